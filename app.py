@@ -1,0 +1,3 @@
+from decidim_py import create_app
+
+app = create_app()

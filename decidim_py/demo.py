@@ -1,0 +1,158 @@
+"""Demo data: the organisation "Ciutat Demo" with hosts, people, processes and phases.
+
+Everything is created through the same services as the admin screens, so the demo's decision
+record is real. Dates are relative to today, so the demo always has active, upcoming and past
+processes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from .accounts.models import Host, HostKind, HostRole, SpaceRoleName, User
+from .accounts.roles import add_host_member, grant_space_role, set_organization_admin
+from .accounts.system import SystemActor
+from .db import db
+from .spaces import space_type
+from .tenancy import Organization, create_organization
+
+PEOPLE = [
+    ("admin", "Anna Puig", "ca"),
+    ("jordi", "Jordi Serra", "ca"),
+    ("marta", "Marta Vidal", "es"),
+    ("pere", "Pere Soler", "ca"),
+    ("lucia", "Lucía Gómez", "es"),
+    ("sam", "Sam Taylor", "en"),
+]
+
+
+def _t(ca: str, es: str, en: str) -> dict[str, str]:
+    return {"ca": ca, "es": es, "en": en}
+
+
+def seed_demo(host: str = "127.0.0.1") -> bool:
+    """Create the demo organisation unless it exists. Returns True when it created it."""
+    if db.session.scalar(select(Organization).where(Organization.host == host)) is not None:
+        return False
+    secondary = ["localhost"] if host == "127.0.0.1" else []
+    org = create_organization(
+        name="Ciutat Demo", host=host, secondary_hosts=secondary, default_locale="ca",
+        available_locales=["ca", "es", "en"], time_zone="Europe/Madrid",
+    )
+    system = SystemActor(org.id)
+    users = {}
+    for nickname, name, locale in PEOPLE:
+        users[nickname] = User(organization_id=org.id, nickname=nickname, name=name, locale=locale)
+        db.session.add(users[nickname])
+    db.session.flush()
+    set_organization_admin(None, users["admin"], True)
+
+    gracia = Host(organization_id=org.id, slug="districte-gracia", kind=HostKind.DEPARTMENT,
+                  name=_t("Districte de Gràcia", "Distrito de Gràcia", "Gràcia District"))
+    raval = Host(organization_id=org.id, slug="veins-raval", kind=HostKind.COMMUNITY,
+                 name=_t("Associació de Veïns del Raval", "Asociación de Vecinos del Raval",
+                         "Raval Residents' Association"))
+    db.session.add_all([gracia, raval])
+    db.session.flush()
+    add_host_member(system, gracia, users["jordi"], HostRole.ADMIN)
+    add_host_member(system, raval, users["marta"], HostRole.ADMIN)
+    add_host_member(system, raval, users["lucia"], HostRole.MEMBER)
+
+    from processes import services as ps
+    from processes.services import ProcessData, StepData
+
+    group = ps.save_group(
+        system, org, _t("Pla d'Actuació Municipal", "Plan de Actuación Municipal",
+                        "Municipal Action Plan"),
+        _t("<p>Els processos que concreten el pla de govern.</p>",
+           "<p>Los procesos que concretan el plan de gobierno.</p>",
+           "<p>The processes that put the government plan into practice.</p>"),
+    )
+    today = date.today()
+
+    def make(slug: str, title: dict[str, str], subtitle: dict[str, str], short: dict[str, str],
+             start: date, end: date, steps: list[tuple[dict[str, str], date, date]], *,
+             active: int = 0, host_id: int | None = None, promoted: bool = False,
+             private: bool = False, publish: bool = True, group_id: int | None = None):  # type: ignore[no-untyped-def]
+        process = ps.create_process(system, org, ProcessData(
+            slug=slug, title=title, subtitle=subtitle, short_description=short,
+            description={k: f"<p>{v}</p>" for k, v in short.items()},
+            start_date=start, end_date=end, is_promoted=promoted, is_private=private,
+            host_id=host_id, group_id=group_id,
+        ))
+        made = [ps.add_step(system, process, StepData(title=t, start_date=s, end_date=e))
+                for t, s, e in steps]
+        if active:
+            ps.activate_step(system, made[active])
+        if publish:
+            ps.publish_process(system, process)
+        return process
+
+    d = timedelta
+    make(
+        "pressupostos-2027",
+        _t("Pressupostos participatius 2027", "Presupuestos participativos 2027",
+           "Participatory budgets 2027"),
+        _t("Decideix com s'inverteixen 5 milions d'euros",
+           "Decide cómo se invierten 5 millones de euros", "Decide how 5 million euros are spent"),
+        _t("Proposa projectes per als barris, dona suport als que t'agradin i vota.",
+           "Propón proyectos para los barrios, apoya los que te gusten y vota.",
+           "Propose projects for the neighbourhoods, support the ones you like and vote."),
+        today - d(30), today + d(120),
+        [(_t("Propostes", "Propuestas", "Proposals"), today - d(30), today - d(1)),
+         (_t("Suports", "Apoyos", "Supports"), today, today + d(40)),
+         (_t("Votació", "Votación", "Voting"), today + d(41), today + d(100)),
+         (_t("Resultats", "Resultados", "Results"), today + d(101), today + d(120))],
+        active=1, promoted=True, group_id=group.id,
+    )
+    make(
+        "mobilitat-gracia",
+        _t("Pla de mobilitat de Gràcia", "Plan de movilidad de Gràcia", "Gràcia mobility plan"),
+        _t("Carrers per a les persones", "Calles para las personas", "Streets for people"),
+        _t("Com ens movem pel districte els propers deu anys.",
+           "Cómo nos movemos por el distrito los próximos diez años.",
+           "How we get around the district over the next ten years."),
+        today + d(20), today + d(200),
+        [(_t("Diagnosi", "Diagnóstico", "Diagnosis"), today + d(20), today + d(60)),
+         (_t("Debat", "Debate", "Debate"), today + d(61), today + d(200))],
+        host_id=gracia.id, group_id=group.id,
+    )
+    make(
+        "placa-raval",
+        _t("Renovació de la plaça del Raval", "Renovación de la plaza del Raval",
+           "Raval square renovation"),
+        _t("Procés veïnal", "Proceso vecinal", "A residents' process"),
+        _t("Els veïns van decidir el nou disseny de la plaça.",
+           "Los vecinos decidieron el nuevo diseño de la plaza.",
+           "Residents chose the new design of the square."),
+        today - d(400), today - d(100),
+        [(_t("Idees", "Ideas", "Ideas"), today - d(400), today - d(250)),
+         (_t("Conclusions", "Conclusiones", "Conclusions"), today - d(249), today - d(100))],
+        active=1, host_id=raval.id,
+    )
+    children = make(
+        "consell-infants",
+        _t("Consell d'infants", "Consejo de la infancia", "Children's council"),
+        _t("Només per als membres del consell", "Solo para los miembros del consejo",
+           "For council members only"),
+        _t("L'espai de treball del consell d'infants de la ciutat.",
+           "El espacio de trabajo del consejo de la infancia de la ciudad.",
+           "The working space of the city's children's council."),
+        today - d(10), today + d(300),
+        [(_t("Sessions", "Sesiones", "Sessions"), today - d(10), today + d(300))],
+        private=True,
+    )
+    ps.add_member(system, children, users["pere"])
+    make(
+        "esborrany-cultura",
+        _t("Pla de cultura (esborrany)", "Plan de cultura (borrador)", "Culture plan (draft)"),
+        {}, _t("Encara en preparació.", "Todavía en preparación.", "Still being prepared."),
+        today + d(90), today + d(300),
+        [(_t("Preparació", "Preparación", "Preparation"), today + d(90), today + d(300))],
+        publish=False,
+    )
+    budgets = space_type("processes").find_by_slug(org.id, "pressupostos-2027")
+    grant_space_role(system, budgets, users["sam"], SpaceRoleName.MODERATOR)
+    return True

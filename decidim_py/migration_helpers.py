@@ -1,0 +1,42 @@
+"""Helpers for migrations: database-enforced append-only tables (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from alembic import op
+
+
+def create_append_only_triggers(table: str) -> None:
+    """Refuse UPDATE and DELETE on `table`, whoever connects (the application or an operator)."""
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
+    elif dialect == "postgresql":
+        op.execute(
+            f"CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN RAISE EXCEPTION '{table} is append-only'; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()"
+        )
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"append-only triggers not implemented for {dialect}")
+
+
+def drop_append_only_triggers(table: str) -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+    elif dialect == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")

@@ -1,0 +1,84 @@
+"""Permissions: `can()` / `require()` run a chain of rules, deny by default (DESIGN.md §4).
+
+The chain has four links, run in order: core → space → component → eligibility. Each rule of a
+link answers `allow()`, `deny(reason)` or None (no opinion). The first denial wins; an action is
+allowed only when some rule allowed it and none denied it. The denial's reason is meant for the
+person: templates show it next to a disabled action, the 403 page shows it after `require()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _
+
+LINKS = ("core", "space", "component", "eligibility")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: Any = None  # a (lazy) translated string for the person
+    code: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def allow() -> Verdict:
+    return Verdict(True)
+
+
+def deny(reason: Any, code: str = "denied") -> Verdict:
+    return Verdict(False, reason, code)
+
+
+DEFAULT_DENIAL = Verdict(False, _("You are not allowed to do this."), "not_allowed")
+
+Rule = Callable[[Any, str, Any], Verdict | None]
+_rules: dict[str, list[Rule]] = {link: [] for link in LINKS}
+
+
+def rule(link: str) -> Callable[[Rule], Rule]:
+    """Register a rule in one link of the chain."""
+    if link not in _rules:
+        raise ValueError(f"unknown permission link {link!r}")
+
+    def decorator(fn: Rule) -> Rule:
+        if fn not in _rules[link]:
+            _rules[link].append(fn)
+        return fn
+
+    return decorator
+
+
+class NotAllowed(Exception):  # noqa: N818 - the name used across the design
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(str(verdict.reason))
+        self.verdict = verdict
+
+
+def can(actor: Any, action: str, subject: Any = None) -> Verdict:
+    allowed = False
+    for link in LINKS:
+        for fn in _rules[link]:
+            verdict = fn(actor, action, subject)
+            if verdict is None:
+                continue
+            if not verdict.allowed:
+                return verdict
+            allowed = True
+    return allow() if allowed else DEFAULT_DENIAL
+
+
+def require(actor: Any, action: str, subject: Any = None) -> Verdict:
+    verdict = can(actor, action, subject)
+    if not verdict:
+        raise NotAllowed(verdict)
+    return verdict
+
+
+def signed_in(actor: Any) -> bool:
+    return actor is not None and getattr(actor, "is_authenticated", False)
