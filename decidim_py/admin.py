@@ -32,7 +32,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @rule("core")
 def admin_access_rule(user: Any, action: str, subject: Any) -> Any:
-    if action not in {"admin.access", "admin.log.read"} or not signed_in(user):
+    if action not in {"admin.access", "admin.log.read"} or not signed_in(user) or user.is_admin:
         return None
     if administered_host_ids(user):
         return allow()
