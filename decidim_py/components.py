@@ -287,3 +287,40 @@ def unpublish_component(actor: Any, component: Component) -> None:
     component.published_at = None
     db.session.flush()
     record(actor, "components.component.unpublish", component, component=component)
+
+
+def component_blueprint(manifest_name: str, import_name: str, **kwargs: Any) -> Blueprint:
+    """A public blueprint for a component, mounted at /processes/<slug>/f/<component_id>/.
+
+    Before each view it loads `g.component` and `g.space`, scoped to the request's organisation,
+    the space's slug and this manifest (404 otherwise), and checks that the person may read it.
+    """
+    from flask import abort, g
+
+    from .tenancy import current_organization
+    from .web import actor
+
+    bp = Blueprint(manifest_name, import_name, **kwargs)
+
+    @bp.url_value_preprocessor
+    def _load(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        values = values if values is not None else {}
+        component = db.session.get(Component, values.pop("component_id", 0))
+        slug = values.pop("slug", None)
+        org = current_organization()
+        if component is None or component.organization_id != org.id or component.manifest_name != manifest_name:
+            abort(404)
+        space = component.space
+        if space is None or getattr(space, "slug", None) != slug:
+            abort(404)
+        require(actor(), "components.component.read", component)
+        g.component, g.space = component, space
+
+    @bp.url_defaults
+    def _defaults(endpoint: str, values: dict[str, Any]) -> None:
+        component = g.get("component")
+        if component is not None and component.manifest_name == manifest_name:
+            values.setdefault("component_id", component.id)
+            values.setdefault("slug", g.space.slug)
+
+    return bp

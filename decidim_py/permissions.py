@@ -81,4 +81,5 @@ def require(actor: Any, action: str, subject: Any = None) -> Verdict:
 
 
 def signed_in(actor: Any) -> bool:
-    return actor is not None and getattr(actor, "is_authenticated", False)
+    """A known account (blocked or not: the core rule refuses blocked ones with their own reason)."""
+    return actor is not None and not getattr(actor, "is_anonymous", False)

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from decidim_py.accounts.models import SpaceRole
 from decidim_py.accounts.roles import administered_host_ids
@@ -104,6 +105,8 @@ def list_processes(
         q = q.order_by(Process.end_date.desc(), Process.id.desc())
     else:
         q = q.order_by(Process.is_promoted.desc(), Process.start_date.asc(), Process.id.asc())
+    # The cards show each process's active phase and host: load them in two queries, not 2 per card.
+    q = q.options(selectinload(Process.steps), selectinload(Process.host))
     return paginate(q, page, per_page), counts
 
 

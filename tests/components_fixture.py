@@ -6,32 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, render_template_string
+from flask import g, render_template_string
 
-from decidim_py.components import Component, ComponentManifest, Setting, register_component
-from decidim_py.db import db
-from decidim_py.permissions import Verdict, allow, deny, require
-from decidim_py.web import actor
+from decidim_py.components import ComponentManifest, Setting, component_blueprint, register_component
+from decidim_py.permissions import Verdict, allow, deny
 
-bp = Blueprint("noticeboard", __name__)
-
-
-@bp.url_value_preprocessor
-def _load(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    from flask import abort
-
-    values = values or {}
-    component = db.session.get(Component, values.pop("component_id", 0))
-    slug = values.pop("slug", None)
-    if component is None or component.manifest_name != "noticeboard" or component.space.slug != slug:
-        abort(404)
-    g.component = component
+bp = component_blueprint("noticeboard", __name__)
 
 
 @bp.get("/")
 def index() -> Any:
     component = g.component
-    require(actor(), "components.component.read", component)
     s = component.current_settings
     return render_template_string(
         "{% extends 'base.html' %}{% block title %}Noticeboard{% endblock %}{% block main %}"
