@@ -21,7 +21,7 @@ from .accounts.roles import (
 )
 from .db import db
 from .errors import InvalidState
-from .forms import TranslatedField
+from .forms import TranslatedField, choices
 from .permissions import allow, deny, require, rule, signed_in
 from .tenancy import current_organization
 from .transparency import DecisionRecord, records_for_admin
@@ -154,7 +154,7 @@ def new_host() -> Any:
     org = current_organization()
     require(actor(), "hosts.host.manage", org)
     form = HostForm()
-    form.kind.choices = [(k.value, str(v)) for k, v in HOST_KIND_LABELS.items()]
+    form.kind.choices = choices([(k.value, str(v)) for k, v in HOST_KIND_LABELS.items()])
     return run_form(
         form, lambda: create_host(actor(), org, form.slug.data, form.name.data, HostKind(form.kind.data)),
         success=_("Host created."), redirect_to=lambda h: url_for(".host_members", slug=h.slug),
@@ -167,7 +167,7 @@ def host_members(slug: str) -> Any:
     host = _host(slug)
     require(actor(), "hosts.member.manage", host)
     form = HostMemberForm()
-    form.role.choices = [(r.value, str(v)) for r, v in HOST_ROLE_LABELS.items()]
+    form.role.choices = choices([(r.value, str(v)) for r, v in HOST_ROLE_LABELS.items()])
 
     def add() -> HostMembership:
         user = db.session.scalar(select(User).where(

@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from .i18n import available_locales, default_locale
@@ -79,7 +80,7 @@ def settings_form(definitions: list[Any], values: dict[str, Any], prefix: str) -
             validators = [Optional(), NumberRange(min=setting.min, max=setting.max)]
             fld = IntegerField(label, validators=validators, **kwargs)
         elif setting.type == "enum":
-            fld = SelectField(label, choices=list(setting.choices), **kwargs)
+            fld = SelectField(label, choices=choices(setting.choices), **kwargs)
         elif setting.type == "text":
             fld = TextAreaField(label, **kwargs)
         elif setting.type == "translated":
@@ -92,3 +93,8 @@ def settings_form(definitions: list[Any], values: dict[str, Any], prefix: str) -
 
 def settings_values(form: FlaskForm, definitions: list[Any]) -> dict[str, Any]:
     return {s.name: form[s.name].data for s in definitions}
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms SelectChoice objects."""
+    return [SelectChoice(value, str(label)) for value, label in pairs]

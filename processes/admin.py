@@ -27,7 +27,7 @@ from decidim_py.components import (
 )
 from decidim_py.db import db
 from decidim_py.errors import InvalidState
-from decidim_py.forms import settings_form, settings_values
+from decidim_py.forms import choices, settings_form, settings_values
 from decidim_py.i18n import translated
 from decidim_py.permissions import can, require
 from decidim_py.tenancy import current_organization
@@ -72,14 +72,14 @@ def _host_choices(form: ProcessForm) -> None:
     if not user.is_admin:
         q = q.where(Host.id.in_(administered_host_ids(user) or [-1]))
     hosts = db.session.scalars(q).all()
-    choices = [(h.id, translated(h.name)) for h in hosts]
+    pairs = [(h.id, translated(h.name)) for h in hosts]
     if user.is_admin:
-        choices.insert(0, (0, str(_("The organisation itself"))))
-    form.host_id.choices = choices
+        pairs.insert(0, (0, _("The organisation itself")))
+    form.host_id.choices = choices(pairs)
     groups = db.session.scalars(
         select(ProcessGroup).where(ProcessGroup.organization_id == org.id).order_by(ProcessGroup.id)
     ).all()
-    form.group_id.choices = [(0, str(_("No group")))] + [(g.id, translated(g.title)) for g in groups]
+    form.group_id.choices = choices([(0, str(_("No group")))] + [(g.id, translated(g.title)) for g in groups])
 
 
 @bp.get("/")
@@ -122,8 +122,8 @@ def edit(slug: str) -> Any:
         form.host_id.data = process.host_id or 0
         form.group_id.data = process.group_id or 0
     _host_choices(form)
-    if process.host_id is not None and process.host_id not in {c[0] for c in form.host_id.choices}:
-        form.host_id.choices.append((process.host_id, translated(process.host.name)))
+    if process.host_id is not None and process.host_id not in {c.value for c in form.host_id.choices}:
+        form.host_id.choices += choices([(process.host_id, translated(process.host.name))])
     return run_form(
         form,
         lambda: services.update_process(actor(), process, form.to_data()) or process,
@@ -234,7 +234,7 @@ def _user_by_nickname(nickname: str) -> User:
 def roles(slug: str) -> Any:
     process = _process(slug)
     form = RoleForm()
-    form.role.choices = [(r.value, str(label)) for r, label in ROLE_LABELS.items()]
+    form.role.choices = choices([(r.value, str(label)) for r, label in ROLE_LABELS.items()])
     rows = db.session.scalars(
         select(SpaceRole).where(SpaceRole.space_type == "processes", SpaceRole.space_id == process.id)
         .order_by(SpaceRole.id)
@@ -298,7 +298,7 @@ def components(slug: str) -> Any:
 def new_component(slug: str) -> Any:
     process = _process(slug)
     form = ComponentForm()
-    form.manifest_name.choices = [(m.name, str(m.label)) for m in manifests()]
+    form.manifest_name.choices = choices([(m.name, str(m.label)) for m in manifests()])
     return run_form(
         form, lambda: add_component(actor(), process, form.manifest_name.data, form.name.data),
         success=_("Component added. Review its settings, then publish it."),

@@ -47,6 +47,14 @@ class LiveServer:
     url: str
     log: Path
 
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        with self.log.open("rb") as fh:
+            fh.seek(offset)
+            return fh.read().decode("utf-8", "replace")
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -163,6 +171,15 @@ def new_context(browser: Browser, live_server: LiveServer) -> Iterator[Any]:
     yield make
     for ctx in made:
         ctx.close()
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors(live_server: LiveServer) -> Iterator[None]:
+    """Fail a test during which the app logged an exception (even behind a friendly error page)."""
+    start = live_server.log_size()
+    yield
+    logged = live_server.log_since(start)
+    assert "Traceback" not in logged, f"the app logged an exception:\n{logged}"
 
 
 @pytest.fixture
