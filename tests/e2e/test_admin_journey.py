@@ -25,9 +25,10 @@ def visit(page: Page, check_axe: Any, path: str) -> None:
     check_axe(page)
 
 
-def submit(page: Page, form_selector: str = "main form[method='post']:has(button[type='submit'])") -> None:
-    """Press the submit button of the page's main form and wait for the redirected page."""
-    form = page.locator(form_selector).last
+def submit(page: Page) -> None:
+    """Press the submit button of the page's edit form (the one with the title inputs)."""
+    form = page.locator("main form[method='post']:has(input[name='title-ca'])")
+    expect(form).to_have_count(1)
     with page.expect_navigation():
         form.locator("button[type='submit']").click()
 
