@@ -96,7 +96,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if request.is_secure:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.endpoint != "static" and "Cache-Control" not in h:
-            h["Cache-Control"] = "no-store" if g.get("_login_user") else "private, no-cache"
+            user = g.get("_login_user")
+            signed_in = user is not None and getattr(user, "is_authenticated", False)
+            h["Cache-Control"] = "no-store" if signed_in else "private, no-cache"
         h.add("Vary", "Cookie")
         return response
 

@@ -132,7 +132,8 @@ def mount_blueprints(app: Flask, manifest: ComponentManifest) -> None:
         app.register_blueprint(manifest.blueprint, url_prefix="/processes/<slug>/f/<int:component_id>")
     if manifest.admin_blueprint is not None and manifest.admin_blueprint.name not in app.blueprints:
         app.register_blueprint(
-            manifest.admin_blueprint, url_prefix="/admin/processes/<slug>/components/<int:component_id>/manage"
+            manifest.admin_blueprint,
+            url_prefix="/admin/processes/<slug>/components/<int:component_id>/manage",
         )
 
 
@@ -308,7 +309,11 @@ def component_blueprint(manifest_name: str, import_name: str, **kwargs: Any) -> 
         component = db.session.get(Component, values.pop("component_id", 0))
         slug = values.pop("slug", None)
         org = current_organization()
-        if component is None or component.organization_id != org.id or component.manifest_name != manifest_name:
+        if (
+            component is None
+            or component.organization_id != org.id
+            or component.manifest_name != manifest_name
+        ):
             abort(404)
         space = component.space
         if space is None or getattr(space, "slug", None) != slug:

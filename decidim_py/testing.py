@@ -54,9 +54,9 @@ class TemplateDatabase:
                 conn.execute(text(f'CREATE DATABASE "{self.name}"'))
         else:
             raise RuntimeError(f"unknown DECIDIM_TEST_DB {self.kind!r}")
-        from .migrate import alembic_config
-
         from alembic import command
+
+        from .migrate import alembic_config
 
         command.upgrade(alembic_config(self.url), "head")
 

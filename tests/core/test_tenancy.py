@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from decidim_py.accounts.system import SystemActor
 from decidim_py.components import add_component, publish_component
 from decidim_py.db import db
 from decidim_py.testing import login_as, make_admin, make_organization, make_process, make_user
-from decidim_py.accounts.system import SystemActor
 
 
 @pytest.fixture
