@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from decidim_py.db import Base, make_engine
 from decidim_py.models import import_all_models
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from decidim_py.migration_helpers import create_append_only_triggers, drop_append_only_triggers
-
 import decidim_py.db
+from decidim_py.migration_helpers import create_append_only_triggers, drop_append_only_triggers
 
 revision = '0001'
 down_revision = None
