@@ -34,7 +34,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def admin_access_rule(user: Any, action: str, subject: Any) -> Any:
     if action not in {"admin.access", "admin.log.read"} or not signed_in(user) or user.is_admin:
         return None
-    if administered_host_ids(user):
+    if administered_host_ids(user) or (action == "admin.access" and user.is_user_manager):
         return allow()
     has_role = db.session.scalar(select(SpaceRole.id).where(SpaceRole.user_id == user.id).limit(1))
     if has_role is not None:

@@ -23,9 +23,14 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_LOCALE": "en",
     "LOCALES": ["en", "ca", "es"],
     "SQL_ECHO": False,
+    # Base URL of each organisation, from which OpenID Connect redirect URIs are built (never from
+    # the request's Host header). Development: "http://{host}:5000".
+    "PUBLIC_URL_TEMPLATE": "https://{host}",
+    "ALLOW_INSECURE_ISSUERS": False,  # development only: http:// and loopback issuers
+    "KEY_FILE": None,  # identity/person/encryption secrets (default: instance/identity_keys.json)
 }
 
-BOOL_KEYS = {"DEV_SIGN_IN", "SESSION_COOKIE_SECURE", "SQL_ECHO"}
+BOOL_KEYS = {"DEV_SIGN_IN", "SESSION_COOKIE_SECURE", "SQL_ECHO", "ALLOW_INSECURE_ISSUERS"}
 INT_KEYS = {"TRUSTED_PROXIES"}
 LIST_KEYS = {"COMPONENTS", "LOCALES", "SPACES"}
 

@@ -12,6 +12,7 @@ def import_all_models() -> None:
     importlib.import_module("decidim_py.accounts.models")
     importlib.import_module("decidim_py.components")
     importlib.import_module("decidim_py.transparency.models")
+    importlib.import_module("decidim_py.identity.models")
     settings = from_environment()
     for module in settings["SPACES"]:
         importlib.import_module(f"{module}.models")

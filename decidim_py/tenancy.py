@@ -22,6 +22,9 @@ class Organization(Base):
     default_locale: Mapped[str] = mapped_column(String(10), default="en")
     available_locales: Mapped[list[Any]] = mapped_column(default=lambda: ["en", "ca", "es"])
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Residence: the postal codes of the city, and optional zones {slug: {"name": {...}, "postal_codes": [...]}}
+    postal_codes: Mapped[list[Any]] = mapped_column(default=list)
+    zones: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

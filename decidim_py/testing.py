@@ -197,6 +197,12 @@ def login_as(client: FlaskClient, user: User | None) -> None:
     """Make the test client's next requests come from `user` (None: sign out)."""
     from flask_login.utils import _create_identifier
 
+    from .identity.services import open_session
+
+    token = None
+    if user is not None:
+        token = open_session(user, provider=None, identity_key=None, sid=None, level=None, auth_time=None)
+        db.session.commit()
     base_url = f"http://{client.host}" if getattr(client, "host", None) else None
     with client.application.test_request_context(base_url=base_url,
                                                   environ_base=client.environ_base):
@@ -208,6 +214,7 @@ def login_as(client: FlaskClient, user: User | None) -> None:
         sess["_user_id"] = str(user.id)
         sess["_fresh"] = True
         sess["_id"] = identifier
+        sess["account_session"] = token
 
 
 @contextmanager

@@ -23,6 +23,11 @@ class User(UserMixin, TimestampMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(254))
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # "user manager": creates managed participants after checking an ID document in person
+    is_user_manager: Mapped[bool] = mapped_column(default=False)
+    # a managed participant: created by an official, acted for by impersonation, claimable
+    is_managed: Mapped[bool] = mapped_column(default=False)
+    terms_accepted_at: Mapped[datetime | None] = mapped_column()
     blocked_at: Mapped[datetime | None] = mapped_column()
     deleted_at: Mapped[datetime | None] = mapped_column()
 
