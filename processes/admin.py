@@ -402,3 +402,53 @@ def can_manage(process: Process) -> bool:
 
 
 __all__ = ["bp", "form_page"]
+
+
+# --- eligibility requirements of component actions ----------------------------------------------
+
+
+@bp.route("/<slug>/components/<int:component_id>/permissions", methods=["GET", "POST"])
+def component_permissions(slug: str, component_id: int) -> Any:
+    from decidim_py.identity.eligibility import (
+        ACTION_LABELS,
+        LEVEL_LABELS,
+        RequirementData,
+        requirement_for,
+        set_requirement,
+    )
+    from decidim_py.identity.forms import RequirementForm
+    from decidim_py.identity.models import Assurance
+
+    process = _process(slug)
+    component = _component(process, component_id)
+    org = current_organization()
+    zone_choices = [("", _("Any zone"))] + [(z, translated(v.get("name")) or z) for z, v in (org.zones or {}).items()]
+    forms = []
+    for verb in component.manifest.actions:
+        req = requirement_for(component, verb)
+        data = {"level": str(req.level) if req else "low", "resident": req.resident if req else False,
+                "zone": (req.zone or "") if req else "", "min_age": req.min_age if req else None,
+                "person_key": req.person_key if req else False,
+                "allow_low_assurance_person_key": req.allow_low_assurance_person_key if req else False}
+        form = RequirementForm(prefix=verb, data=data)
+        form.level.choices = choices((lv.value, LEVEL_LABELS[lv]) for lv in Assurance)
+        form.zone.choices = choices(zone_choices)
+        forms.append((verb, form))
+    csrf_form = ReasonForm()
+    if request.method == "POST":
+        valid = csrf_form.validate_on_submit()
+        valid = all([f.validate() for _v, f in forms]) and valid
+        if valid:
+            for verb, form in forms:
+                set_requirement(actor(), component, verb, RequirementData(
+                    level=Assurance(form.level.data), resident=bool(form.resident.data),
+                    zone=form.zone.data or None, min_age=form.min_age.data,
+                    person_key=bool(form.person_key.data),
+                    allow_low_assurance_person_key=bool(form.allow_low_assurance_person_key.data)))
+            from flask import flash
+
+            flash(str(_("Permissions saved.")), "success")
+            return see_other(url_for(".component_permissions", slug=slug, component_id=component.id))
+    body = render_template("admin/processes/component_permissions.html", process=process, component=component,
+                           forms=forms, action_labels=ACTION_LABELS)
+    return body, 422 if request.method == "POST" else 200

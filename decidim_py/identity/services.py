@@ -221,8 +221,8 @@ def _claim(claims: dict[str, Any], path: str | None) -> Any:
 def _add_years(d: date, years: int) -> date:
     try:
         return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)
+    except ValueError:  # born on 29 February: the birthday counts from 1 March (never early)
+        return date(d.year + years, 3, 1)
 
 
 def derive_facts(org: Organization, provider: IdentityProvider, verified: rp.VerifiedSignIn,

@@ -196,6 +196,8 @@ def end_impersonation() -> Any:
     from ..accounts.login import SESSION_KEY
 
     FlaskForm().validate_on_submit() or abort(400)
+    if not current_user.is_authenticated:  # also loads g.account_session
+        abort(400)
     row = g.get("account_session")
     official_token = session.get(IMPERSONATOR_KEY)
     if row is None or row.impersonated_by_id is None:
