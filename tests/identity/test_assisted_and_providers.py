@@ -12,7 +12,7 @@ from decidim_py.accounts.system import SystemActor
 from decidim_py.db import db
 from decidim_py.errors import InvalidState
 from decidim_py.identity import keys
-from decidim_py.identity.models import ClientAuth, Impersonation, IdentityProvider, PersonVerification
+from decidim_py.identity.models import ClientAuth, IdentityProvider, Impersonation, PersonVerification
 from decidim_py.identity.services import (
     ProviderData,
     create_managed_participant,
