@@ -42,6 +42,13 @@ def seed_demo(host: str = "127.0.0.1") -> bool:
         available_locales=["ca", "es", "en"], time_zone="Europe/Madrid",
     )
     system = SystemActor(org.id)
+    from .identity.services import save_residence
+
+    save_residence(system, org, [f"080{n:02d}" for n in range(1, 43)], {
+        "ciutat-vella": {"name": _t("Ciutat Vella", "Ciutat Vella", "Ciutat Vella"),
+                         "postal_codes": ["08001", "08002", "08003"]},
+        "gracia": {"name": _t("Gràcia", "Gràcia", "Gràcia"), "postal_codes": ["08012", "08024", "08025"]},
+    })
     users = {}
     for nickname, name, locale in PEOPLE:
         users[nickname] = User(organization_id=org.id, nickname=nickname, name=name, locale=locale)
