@@ -45,6 +45,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 class LiveServer:
     url: str
     log: Path
+    idp_url: str
 
     def log_size(self) -> int:
         return self.log.stat().st_size
@@ -88,19 +89,46 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: 
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app under gunicorn (2 workers) on a free port, with a migrated and seeded database."""
     tmp = tmp_path_factory.mktemp("e2e")
+    port, idp_port = _free_port(), _free_port()
+    url, idp_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{idp_port}"
     env = dict(os.environ)
     env.update(
         DECIDIM_DATABASE_URL=f"sqlite:///{tmp / 'e2e.sqlite3'}",
         DECIDIM_SECRET_KEY=secrets.token_urlsafe(32),
+        DECIDIM_KEY_FILE=str(tmp / "identity_keys.json"),
         DECIDIM_DEV_SIGN_IN="1",
+        DECIDIM_ALLOW_INSECURE_ISSUERS="1",
+        DECIDIM_PUBLIC_URL_TEMPLATE=f"http://{{host}}:{port}",
         PYTHONDONTWRITEBYTECODE="1",
     )
     flask = str(VENV_BIN / "flask")
     _run([flask, "--app", "app", "db", "upgrade"], env)
     _run([flask, "--app", "app", "demo", "seed"], env)
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    # The development identity provider (npm oidc-provider), as `devtools/run` starts it.
+    clients = [{"client_id": "decidim-e2e", "client_secret": "decidim-e2e-secret",
+                "redirect_uris": [f"{url}/auth/dev/callback"], "post_logout_redirect_uris": [f"{url}/"],
+                "backchannel_logout_uri": f"{url}/auth/dev/backchannel-logout"}]
+    idp_log = tmp / "dev-idp.log"
+    idp_env = {**env, "DEV_IDP_PORT": str(idp_port), "DEV_IDP_ISSUER": idp_url,
+               "DEV_IDP_CLIENTS": json.dumps(clients)}
+    with idp_log.open("wb") as out:
+        idp = subprocess.Popen([str(ROOT / "devtools/dev-idp/start")], env=idp_env, stdout=out,
+                               stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while "dev-idp listening" not in idp_log.read_text() and time.monotonic() < deadline:
+        if idp.poll() is not None:
+            pytest.fail(f"the development identity provider exited:\n{idp_log.read_text()}", pytrace=False)
+        time.sleep(0.2)
+    if "dev-idp listening" not in idp_log.read_text():
+        idp.kill()
+        pytest.fail(f"the development identity provider did not start:\n{idp_log.read_text()}", pytrace=False)
+    acr = {f"urn:decidim:dev:loa:{lv}": lv for lv in ("low", "substantial", "high")}
+    _run([flask, "--app", "app", "identity", "provider-add", "--host", "127.0.0.1", "--slug", "dev",
+          "--name", "Development identity provider", "--issuer", idp_url, "--client-id", "decidim-e2e",
+          "--client-secret", "decidim-e2e-secret", "--scopes", "openid profile address birthdate national_id",
+          "--acr-map", json.dumps(acr), "--backchannel-logout"], env)
+
     log = tmp / "gunicorn.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -109,8 +137,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         )
     try:
         _wait_until_up(url, proc, log)
-        yield LiveServer(url=url, log=log)
+        yield LiveServer(url=url, log=log, idp_url=idp_url)
     finally:
+        idp.terminate()
         proc.terminate()
         try:
             proc.wait(timeout=10)
