@@ -62,11 +62,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.before_request(load_organization)
     # Import the core models so that the metadata is complete, and the core permission rules.
-    from . import admin, identity, views  # noqa: F401
+    from . import admin, identity, limits, views  # noqa: F401
     from .accounts import permissions as _core_rules  # noqa: F401
     from .components import load_components
     from .transparency import models as _transparency_models  # noqa: F401
 
+    limits.init_app(app)
     identity.init_app(app)
     for space_module in settings.get("SPACES", ["processes"]):
         importlib.import_module(space_module).init_app(app)

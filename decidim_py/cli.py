@@ -118,14 +118,14 @@ def register_cli(app: Flask) -> None:
     @click.option("--host", required=True, help="the organisation's host name")
     @click.option("--nickname", required=True)
     @click.option("--role", required=True,
-                  type=click.Choice(["org-admin", "admin", "moderator", "evaluator", "collaborator",
-                                     "host-admin", "host-member"]))
+                  type=click.Choice(["org-admin", "user-manager", "admin", "moderator", "evaluator",
+                                     "collaborator", "host-admin", "host-member"]))
     @click.option("--process", "process_slug", default=None, help="for space roles")
     @click.option("--host-slug", default=None, help="for host roles")
     def roles_grant(host: str, nickname: str, role: str, process_slug: str | None,
                     host_slug: str | None) -> None:
         from .accounts.models import Host, HostRole, SpaceRoleName
-        from .accounts.roles import add_host_member, grant_space_role, set_organization_admin
+        from .accounts.roles import add_host_member, grant_space_role, set_organization_admin, set_user_manager
         from .errors import InvalidState
         from .spaces import space_type
 
@@ -135,6 +135,8 @@ def register_cli(app: Flask) -> None:
             try:
                 if role == "org-admin":
                     set_organization_admin(None, user, True)
+                elif role == "user-manager":
+                    set_user_manager(None, user, True)
                 elif role.startswith("host-"):
                     if not host_slug:
                         raise click.ClickException("--host-slug is needed for host roles")

@@ -27,10 +27,12 @@ DEFAULTS: dict[str, Any] = {
     # the request's Host header). Development: "http://{host}:5000".
     "PUBLIC_URL_TEMPLATE": "https://{host}",
     "ALLOW_INSECURE_ISSUERS": False,  # development only: http:// and loopback issuers
-    "KEY_FILE": None,  # identity/person/encryption secrets (default: instance/identity_keys.json)
+    "KEY_FILE": None,
+    "RATELIMIT_STORAGE_URI": "memory://",  # production with several servers: redis://host:6379/0
+    "RATELIMIT_ENABLED": True,  # identity/person/encryption secrets (default: instance/identity_keys.json)
 }
 
-BOOL_KEYS = {"DEV_SIGN_IN", "SESSION_COOKIE_SECURE", "SQL_ECHO", "ALLOW_INSECURE_ISSUERS"}
+BOOL_KEYS = {"DEV_SIGN_IN", "SESSION_COOKIE_SECURE", "SQL_ECHO", "ALLOW_INSECURE_ISSUERS", "RATELIMIT_ENABLED"}
 INT_KEYS = {"TRUSTED_PROXIES"}
 LIST_KEYS = {"COMPONENTS", "LOCALES", "SPACES"}
 

@@ -117,6 +117,7 @@ def make_app(database_url: str, **config: Any) -> Flask:
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        "RATELIMIT_ENABLED": False,  # tests that check a limit turn it on
         **config,
     })
     app.test_client_class = IsolatedClient

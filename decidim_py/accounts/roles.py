@@ -161,3 +161,17 @@ def set_organization_admin(actor: User | None, user: User, is_admin: bool) -> No
     db.session.flush()
     record(actor, "organization.admin.grant" if is_admin else "organization.admin.revoke", user,
            organization_id=user.organization_id)
+
+
+def set_user_manager(actor: User | None, user: User, value: bool) -> None:
+    """Grant or revoke the "user manager" role (assisted participation)."""
+    from ..transparency import record
+
+    if actor is not None:
+        require(actor, "organization.admin.manage", user.organization)
+    if user.is_user_manager == value:
+        raise InvalidState(_("Nothing to change."))
+    user.is_user_manager = value
+    db.session.flush()
+    record(actor, "organization.user_manager.grant" if value else "organization.user_manager.revoke", user,
+           organization_id=user.organization_id)

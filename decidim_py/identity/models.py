@@ -63,8 +63,10 @@ class IdentityProvider(TimestampMixin, Base):
     is_enabled: Mapped[bool] = mapped_column(default=True)
     is_development: Mapped[bool] = mapped_column(default=False)
 
-    def level_for_acr(self, acr: str | None) -> Assurance | None:
-        value = (self.acr_map or {}).get(acr or "")
+    def level_for_acr(self, acr: object) -> Assurance | None:
+        if not isinstance(acr, str):
+            return None
+        value = (self.acr_map or {}).get(acr)
         try:
             return Assurance(value) if value else None
         except ValueError:

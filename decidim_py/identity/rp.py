@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import secrets
 import threading
 import time
@@ -305,6 +306,10 @@ def redeem_code(
         raise SignInError("token_type", str(token.get("token_type")))
     if not token.get("id_token"):
         raise SignInError("id_token_missing")
+    if not isinstance(token["id_token"], str):
+        raise SignInError("token_malformed", "id_token is not a string")
+    if "access_token" in token and not isinstance(token["access_token"], str):
+        raise SignInError("token_malformed", "access_token is not a string")
     return dict(token)
 
 
@@ -333,15 +338,32 @@ def _decode_jws(provider: IdentityProvider, token: str) -> tuple[dict[str, Any],
     return dict(verified.header), dict(verified.claims)
 
 
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: anything later is not a real time
+
+
+def _timestamp(value: Any) -> float | None:
+    """A NumericDate: a finite int or float (not a bool) within the years 1970-9999."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or not 0 <= value <= MAX_TIMESTAMP:
+        return None
+    return float(value)
+
+
+def _same(a: Any, b: str) -> bool:
+    """Constant-time comparison of a claim with an expected string (any claim type accepted)."""
+    return isinstance(a, str) and secrets.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
 def _check_time_claims(claims: dict[str, Any], now: float, *, require_exp: bool = True) -> None:
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if require_exp or exp is not None:
-        if not isinstance(exp, int | float):
-            raise SignInError("exp_missing")
+    exp, iat = _timestamp(claims.get("exp")), _timestamp(claims.get("iat"))
+    if require_exp or "exp" in claims:
+        if exp is None:
+            raise SignInError("exp_missing" if "exp" not in claims else "exp_invalid")
         if now > exp + LEEWAY:
             raise SignInError("expired", f"expired {int(now - exp)} s ago")
-    if not isinstance(iat, int | float):
-        raise SignInError("iat_missing")
+    if iat is None:
+        raise SignInError("iat_missing" if "iat" not in claims else "iat_invalid")
     if iat > now + LEEWAY:
         raise SignInError("iat_in_future", f"issued {int(iat - now)} s ahead")
 
@@ -383,12 +405,10 @@ def validate_id_token(
         raise SignInError("sub_missing")
     if claims.get("nonce") is None:
         raise SignInError("nonce_missing")
-    if not secrets.compare_digest(str(claims["nonce"]), nonce):
+    if not _same(claims["nonce"], nonce):
         raise SignInError("nonce_mismatch")
     if "at_hash" in claims:
-        if not access_token or not secrets.compare_digest(
-            str(claims["at_hash"]), _at_hash(access_token, header["alg"])
-        ):
+        if not access_token or not _same(claims["at_hash"], _at_hash(access_token, header["alg"])):
             raise SignInError("at_hash_mismatch")
     level = provider.level_for_acr(claims.get("acr"))
     if level is None:
@@ -397,9 +417,11 @@ def validate_id_token(
         level = Assurance.LOW  # a provider without levels: the lowest one
     if level.rank < required_level.rank:
         raise SignInError("acr_too_low", f"{level} < {required_level}")
+    if "auth_time" in claims and _timestamp(claims["auth_time"]) is None:
+        raise SignInError("auth_time_invalid")
     if max_age is not None:
-        auth_time = claims.get("auth_time")
-        if not isinstance(auth_time, int | float):
+        auth_time = _timestamp(claims.get("auth_time"))
+        if auth_time is None:
             raise SignInError("auth_time_missing")
         if now - auth_time > max_age + LEEWAY:
             raise SignInError("auth_time_too_old", f"{int(now - auth_time)} s ago")
@@ -457,14 +479,14 @@ def complete(
     if token.get("access_token") and discovery(provider).get("userinfo_endpoint"):
         for key, value in userinfo(provider, token["access_token"], claims["sub"]).items():
             merged.setdefault(key, value)
-    auth_time = claims.get("auth_time")
+    auth_time = _timestamp(claims.get("auth_time"))
     return VerifiedSignIn(
         issuer=provider.issuer,
         subject=claims["sub"],
         claims=merged,
         level=level,
         sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
-        auth_time=datetime.fromtimestamp(auth_time, UTC) if isinstance(auth_time, int | float) else None,
+        auth_time=datetime.fromtimestamp(auth_time, UTC) if auth_time is not None else None,
     )
 
 
@@ -489,7 +511,8 @@ def validate_logout_token(provider: IdentityProvider, token: str) -> LogoutReque
     _check_audience(provider, claims)
     now = _now()
     _check_time_claims(claims, now, require_exp=False)
-    if now - claims["iat"] > 10 * 60 + LEEWAY and "exp" not in claims:
+    iat = float(claims["iat"])
+    if now - iat > 10 * 60 + LEEWAY and "exp" not in claims:
         raise SignInError("expired", "logout token older than 10 minutes")
     events = claims.get("events")
     if not isinstance(events, dict) or not isinstance(events.get(BACKCHANNEL_EVENT), dict):
@@ -502,7 +525,7 @@ def validate_logout_token(provider: IdentityProvider, token: str) -> LogoutReque
     sid, sub = claims.get("sid"), claims.get("sub")
     if not isinstance(sid, str) and not isinstance(sub, str):
         raise SignInError("logout_no_subject")
-    until = claims.get("exp") or (claims["iat"] + 600)
+    until = _timestamp(claims.get("exp")) or (iat + 600)
     expires = datetime.fromtimestamp(until, UTC) + timedelta(seconds=LEEWAY)
     return LogoutRequest(jti=jti, sid=sid if isinstance(sid, str) else None,
                          sub=sub if isinstance(sub, str) else None, expires_at=expires)

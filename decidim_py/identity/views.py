@@ -17,6 +17,7 @@ from ..db import db
 from ..errors import InvalidState
 from ..forms import choices
 from ..i18n import LOCALE_NAMES, select_locale
+from ..limits import SIGN_IN, limiter
 from ..tenancy import current_organization
 from ..web import safe_next, see_other
 from . import rp, services
@@ -56,6 +57,7 @@ def _provider(slug: str) -> Any:
 
 
 @bp.post("/auth/<slug>/start")
+@limiter.limit(SIGN_IN)
 def start(slug: str) -> Any:
     FlaskForm().validate_on_submit() or abort(400)
     provider = _provider(slug)
@@ -82,6 +84,7 @@ def _refused(exc: rp.SignInError) -> tuple[str, int]:
 
 
 @bp.get("/auth/<slug>/callback")
+@limiter.limit(SIGN_IN)
 def callback(slug: str) -> Any:
     org, provider = current_organization(), _provider(slug)
     try:
