@@ -56,7 +56,15 @@ def sign_in_user(user: User, session_token: str) -> None:
 
 @bp.get("/sign-in")
 def sign_in() -> Any:
+    from ..identity.services import public_url
+    from ..tenancy import normalise_host
+
     org = current_organization()
+    if normalise_host(request.host) != org.host:
+        # Sign in on the organisation's main host: the provider calls back there, and the
+        # browser binding of the sign-in lives in that host's cookie.
+        target = public_url(org) + url_for("accounts.sign_in", next=request.args.get("next"))
+        return see_other(target)
     personas = []
     if current_app.config.get("DEV_SIGN_IN"):
         personas = db.session.scalars(

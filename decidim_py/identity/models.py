@@ -133,7 +133,7 @@ class AccountSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("identity_providers.id", ondelete="CASCADE"))
     identity_key: Mapped[str | None] = mapped_column(String(64), index=True)
-    provider_sid: Mapped[str | None] = mapped_column(String(255))
+    provider_sid: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the provider's sid
     level: Mapped[Assurance | None] = mapped_column(str_enum(Assurance))
     auth_time: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -152,7 +152,7 @@ class LogoutTokenSeen(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("identity_providers.id", ondelete="CASCADE"))
-    jti: Mapped[str] = mapped_column(String(255))
+    jti: Mapped[str] = mapped_column(String(64))  # SHA-256 of the token's jti
     expires_at: Mapped[datetime] = mapped_column()
 
 
@@ -283,7 +283,7 @@ class PendingSignUp(Base):
     identity_key: Mapped[str] = mapped_column(String(64))
     facts: Mapped[dict[str, Any]] = mapped_column()  # see services.derive_facts
     suggested_name: Mapped[str | None] = mapped_column(String(120))
-    provider_sid: Mapped[str | None] = mapped_column(String(255))
+    provider_sid: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the provider's sid
     next_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()

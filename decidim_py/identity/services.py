@@ -295,10 +295,11 @@ def finish_sign_in(org: Organization, provider: IdentityProvider, params: dict[s
     if user is None:
         token = secrets.token_urlsafe(32)
         name = _claim(verified.claims, {**DEFAULT_CLAIM_MAP, **(provider.claim_map or {})}["name"])
+        facts["auth_time"] = verified.auth_time.isoformat() if verified.auth_time else None
         db.session.add(PendingSignUp(
             organization_id=org.id, provider_id=provider.id, token_hash=keys.token_hash(token),
-            identity_key=ikey, facts=facts, suggested_name=name if isinstance(name, str) else None,
-            provider_sid=verified.sid, next_url=req.next_url, expires_at=utcnow() + PENDING_TTL,
+            identity_key=ikey, facts=facts, suggested_name=name[:120] if isinstance(name, str) else None,
+            provider_sid=_sid_hash(verified.sid), next_url=req.next_url, expires_at=utcnow() + PENDING_TTL,
         ))
         db.session.flush()
         return SignInOutcome(None, token, None, None, req.next_url)
@@ -307,9 +308,14 @@ def finish_sign_in(org: Organization, provider: IdentityProvider, params: dict[s
     if identity is not None:
         identity.last_sign_in_at = utcnow()
     conflict = apply_facts(user, provider, facts)
-    session_token = open_session(user, provider=provider, identity_key=ikey, sid=verified.sid,
+    session_token = open_session(user, provider=provider, identity_key=ikey, sid=_sid_hash(verified.sid),
                                  level=verified.level, auth_time=verified.auth_time)
     return SignInOutcome(user, None, session_token, conflict, req.next_url)
+
+
+def _sid_hash(sid: str | None) -> str | None:
+    """The provider's session id is kept only as a hash (fixed length, matched on logout)."""
+    return keys.token_hash(sid) if sid else None
 
 
 def _claimable_managed_account(org: Organization, facts: dict[str, Any]) -> User | None:
@@ -457,8 +463,10 @@ def create_account(org: Organization, pending_token: str, *, nickname: str, name
                             identity_key=pending.identity_key, last_sign_in_at=utcnow()))
     db.session.flush()
     conflict = apply_facts(user, provider, pending.facts)
+    auth_time = pending.facts.get("auth_time")
     token = open_session(user, provider=provider, identity_key=pending.identity_key, sid=pending.provider_sid,
-                         level=Assurance(pending.facts["level"]), auth_time=None)
+                         level=Assurance(pending.facts["level"]),
+                         auth_time=datetime.fromisoformat(auth_time) if auth_time else None)
     next_url = pending.next_url
     db.session.delete(pending)
     db.session.flush()
@@ -504,18 +512,26 @@ def backchannel_logout(org: Organization, provider: IdentityProvider, logout_tok
     request = rp.validate_logout_token(provider, logout_token)
     try:
         with db.session.begin_nested():
-            db.session.add(LogoutTokenSeen(provider_id=provider.id, jti=request.jti,
+            db.session.add(LogoutTokenSeen(provider_id=provider.id, jti=keys.token_hash(request.jti),
                                            expires_at=request.expires_at))
             db.session.flush()
     except IntegrityError as exc:
         raise rp.SignInError("logout_replayed", request.jti) from exc
+    from sqlalchemy import delete
+
     q = update(AccountSession).where(AccountSession.provider_id == provider.id,
                                      AccountSession.revoked_at.is_(None))
+    pending = delete(PendingSignUp).where(PendingSignUp.provider_id == provider.id)
     if request.sid is not None:
-        q = q.where(AccountSession.provider_sid == request.sid)
+        q = q.where(AccountSession.provider_sid == _sid_hash(request.sid))
+        pending = pending.where(PendingSignUp.provider_sid == _sid_hash(request.sid))
     if request.sub is not None:
-        q = q.where(AccountSession.identity_key == keys.identity_key(org.id, provider.issuer, request.sub))
+        ikey = keys.identity_key(org.id, provider.issuer, request.sub)
+        q = q.where(AccountSession.identity_key == ikey)
+        pending = pending.where(PendingSignUp.identity_key == ikey)
     result = db.session.execute(q.values(revoked_at=utcnow()))
+    # a sign-up not yet finished belongs to the provider session that just ended: drop it too
+    db.session.execute(pending)
     return int(result.rowcount or 0)
 
 

@@ -150,3 +150,16 @@ def test_provider_admin_screen_and_sign_in_page(app, org, client):
     db.session.rollback()
     assert db.session.scalar(select(IdentityProvider.slug)) == "city-idp"
     assert db.session.scalar(select(User).where(User.nickname == "x")) is None
+
+
+def test_sign_in_on_a_secondary_host_moves_to_the_main_host(app):
+    from decidim_py.testing import make_organization
+
+    org = make_organization(host="main.example.test", secondary_hosts=["alias.example.test"])
+    db.session.commit()
+    c = app.test_client()
+    c.host = "alias.example.test"
+    r = c.get("/sign-in?next=/processes/")
+    assert r.status_code == 303
+    assert r.headers["Location"] == "https://main.example.test/sign-in?next=/processes/"
+    del org
