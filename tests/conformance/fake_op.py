@@ -271,6 +271,7 @@ class FakeOP:
             self.mode = "good"
             self.client_id = CLIENT_ID
             self.client_secret = CLIENT_SECRET
+            self.client_public_key: Any = None  # set: the client authenticates with private_key_jwt
             self.redirect_uris: list[str] = []
             self.published_kids: list[str] = ["k1", "k2", "e1"]
             self.rsa_kid = "k1"  # the RSA key RS256/PS256 tokens are signed with
@@ -386,7 +387,7 @@ class FakeOP:
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
             "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
             "authorization_response_iss_parameter_supported": True,
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,
@@ -439,12 +440,26 @@ class FakeOP:
         sep = "&" if urlsplit(grant.redirect_uri).query else "?"
         return Response("", 302, headers={"Location": grant.redirect_uri + sep + urlencode(params)})
 
+    def _client_authenticated(self, request: Request, form: dict[str, str]) -> bool:
+        if self.client_public_key is None:
+            auth = request.authorization
+            return (auth is not None and auth.type == "basic" and auth.username == self.client_id
+                    and auth.password == self.client_secret)
+        # private_key_jwt (RFC 7523): a JWT signed by the client's key, about the client, for us
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return False
+        try:
+            token = jwt.decode(form.get("client_assertion", ""), self.client_public_key, algorithms=["RS256"])
+        except Exception:
+            return False
+        claims = token.claims
+        return (claims.get("iss") == self.client_id and claims.get("sub") == self.client_id
+                and claims.get("aud") == f"{self.issuer}/token" and claims.get("exp", 0) > time.time())
+
     def _token(self, request: Request) -> Response:
         form = request.form.to_dict()
         self.token_requests.append({**form, "authorization": request.headers.get("Authorization", "")})
-        auth = request.authorization
-        if (request.method != "POST" or auth is None or auth.type != "basic"
-                or auth.username != self.client_id or auth.password != self.client_secret):
+        if request.method != "POST" or not self._client_authenticated(request, form):
             return self._json({"error": "invalid_client"}, 401)
         if form.get("grant_type") != "authorization_code":
             return self._json({"error": "unsupported_grant_type"}, 400)

@@ -480,3 +480,30 @@ def test_the_fake_provider_publishes_only_public_keys(op):
     assert {k["kid"] for k in jwks["keys"]} == {"k1", "k2", "e1"}
     assert all("d" not in k for k in jwks["keys"])
     assert signing_keys()["foreign"].as_dict(private=False)["n"] not in {k.get("n") for k in jwks["keys"]}
+
+
+def test_private_key_jwt_client_authentication(op, make_provider, client):
+    """The client authenticates with a JWT signed by its own key (RFC 7523), no shared secret."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from joserfc.jwk import RSAKey
+
+    from decidim_py.identity.models import ClientAuth
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    op.client_public_key = RSAKey.import_key(private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    make_provider(client_auth=ClientAuth.PRIVATE_KEY_JWT, client_secret=None, private_key=pem)
+    flow.assert_goes_to_sign_up(flow.sign_in(client))
+    request = op.token_requests[-1]
+    assert request["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    assert request["authorization"] == ""  # no shared secret sent
+    # a wrong key is refused by the provider, and so the sign-in is refused here
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    op.client_public_key = RSAKey.import_key(other.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    fresh = client.application.test_client()
+    fresh.host = client.host
+    flow.assert_refused(flow.sign_in(fresh), "token_request_failed")
