@@ -73,6 +73,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         importlib.import_module(space_module).init_app(app)
     load_components(app)
 
+    from .transparency import cli as transparency_cli
+    from .transparency import views as transparency_views
+
+    app.register_blueprint(transparency_views.bp)
+    transparency_cli.register_cli(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(login_module.bp)

@@ -81,7 +81,12 @@ def log() -> Any:
         page_no = 1
     per_page = 50
     rows = db.session.scalars(q.limit(per_page + 1).offset((page_no - 1) * per_page)).all()
-    return render_template("admin/log.html", records=rows[:per_page], page=page_no,
+    from .transparency.models import LogEntry
+
+    ids = [r.id for r in rows[:per_page]]
+    indexes = dict(db.session.execute(select(LogEntry.record_id, LogEntry.index).where(
+        LogEntry.record_id.in_(ids))).all()) if ids else {}
+    return render_template("admin/log.html", records=rows[:per_page], page=page_no, indexes=indexes,
                            has_next=len(rows) > per_page, action=request.args.get("action", ""))
 
 

@@ -27,12 +27,15 @@ DEFAULTS: dict[str, Any] = {
     # the request's Host header). Development: "http://{host}:5000".
     "PUBLIC_URL_TEMPLATE": "https://{host}",
     "ALLOW_INSECURE_ISSUERS": False,  # development only: http:// and loopback issuers
-    "KEY_FILE": None,
+    "KEY_FILE": None,  # identity/person/encryption secrets (default: instance/identity_keys.json)
     "RATELIMIT_STORAGE_URI": "memory://",  # production with several servers: redis://host:6379/0
-    "RATELIMIT_ENABLED": True,  # identity/person/encryption secrets (default: instance/identity_keys.json)
+    "RATELIMIT_ENABLED": True,
+    # Integrate decisions into the log right after each commit (a worker also does it, as a safety net)
+    "LOG_INTEGRATE_INLINE": True,
 }
 
-BOOL_KEYS = {"DEV_SIGN_IN", "SESSION_COOKIE_SECURE", "SQL_ECHO", "ALLOW_INSECURE_ISSUERS", "RATELIMIT_ENABLED"}
+BOOL_KEYS = {"DEV_SIGN_IN", "SESSION_COOKIE_SECURE", "SQL_ECHO", "ALLOW_INSECURE_ISSUERS", "RATELIMIT_ENABLED",
+             "LOG_INTEGRATE_INLINE"}
 INT_KEYS = {"TRUSTED_PROXIES"}
 LIST_KEYS = {"COMPONENTS", "LOCALES", "SPACES"}
 

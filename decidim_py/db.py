@@ -129,8 +129,10 @@ class Database:
             sess = self.session()
             if response.status_code < 400:
                 sess.commit()
+                run_after_commit()
             else:
                 sess.rollback()
+                g.pop("_decidim_after_commit", None)
             return response
 
         @app.teardown_appcontext
@@ -164,7 +166,26 @@ def session_scope() -> Iterator[Session]:
         sess.commit()
     except BaseException:
         sess.rollback()
+        if has_app_context():
+            g.pop("_decidim_after_commit", None)
         raise
+    run_after_commit()
+
+
+def after_commit(key: str, fn: Any) -> None:
+    """Run `fn()` once after the current unit of work commits (not at all if it rolls back).
+    Keyed, so that many decisions in one request trigger one integration."""
+    if has_app_context():
+        g.setdefault("_decidim_after_commit", {})[key] = fn
+
+
+def run_after_commit() -> None:
+    callbacks = g.pop("_decidim_after_commit", None) if has_app_context() else None
+    for fn in (callbacks or {}).values():
+        try:
+            fn()
+        except Exception:  # the work was committed; a failed follow-up is retried by its worker
+            current_app.logger.exception("after-commit task failed")
 
 
 def str_enum(enum_cls: type[Any], length: int = 20) -> Enum:

@@ -49,3 +49,20 @@ def purge_expired_identity_state() -> int:
 
     with app().app_context(), session_scope():
         return purge_expired()
+
+
+@huey.periodic_task(crontab(minute="*"))
+def integrate_logs() -> int:
+    """Safety net for the inline integration: a decision committed just before a crash, or while
+    integration failed, is integrated within a minute (the outbox keeps it)."""
+    from sqlalchemy import select
+
+    from .db import db
+    from .tenancy import Organization
+    from .transparency.log import integrate
+
+    with app().app_context():
+        total = 0
+        for org in db.session.scalars(select(Organization)).all():
+            total += integrate(org).integrated
+        return total

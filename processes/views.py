@@ -69,10 +69,25 @@ def show(slug: str) -> Any:
         c for c in components_of(process) if can(actor(), "components.component.read", c)
     ]
     return render_template(
-        "processes/show.html", process=process, components=components,
+        "processes/show.html", process=process, components=components, decisions=_decision_links(process),
         today=today_in(current_organization()),
         can_manage=bool(can(actor(), "processes.process.manage", process)),
     )
+
+
+def _decision_links(process: Process) -> dict[str, int]:
+    """Entry numbers in the public record of the decisions this page shows (publication, phase)."""
+    from decidim_py.transparency.models import DecisionRecord, LogEntry
+
+    wanted = {"processes.process.publish": None, "processes.step.activate": None}
+    rows = db.session.execute(
+        select(DecisionRecord.action, LogEntry.index)
+        .join(LogEntry, LogEntry.record_id == DecisionRecord.id)
+        .where(DecisionRecord.space_type == "processes", DecisionRecord.space_id == process.id,
+               DecisionRecord.action.in_(list(wanted)))
+        .order_by(LogEntry.index)
+    ).all()
+    return {action: index for action, index in rows}
 
 
 @bp.get("/groups/<int:group_id>")

@@ -71,7 +71,37 @@ def record(
     )
     db.session.add(entry)
     db.session.flush()
+    _to_outbox(entry, supersedes)
     return entry
+
+
+def _to_outbox(entry: DecisionRecord, supersedes: DecisionRecord | None) -> None:
+    """The decision's public entry, queued for the log in the same transaction."""
+    from flask import current_app
+    from sqlalchemy import select as _select
+
+    from ..db import after_commit
+    from .entries import build_entry
+    from .models import LogEntry, LogOutbox
+
+    index = None
+    if supersedes is not None:
+        index = db.session.scalar(_select(LogEntry.index).where(LogEntry.record_id == supersedes.id))
+    data = build_entry(entry, db.session, index)
+    db.session.add(LogOutbox(organization_id=entry.organization_id, record_id=entry.id, entry=data))
+    db.session.flush()
+    if current_app.config.get("LOG_INTEGRATE_INLINE", True):
+        org_id = entry.organization_id
+        after_commit(f"log-integrate-{org_id}", lambda: integrate_now(org_id))
+
+
+def integrate_now(org_id: int) -> None:
+    from ..tenancy import Organization
+    from .log import integrate
+
+    org = db.session.get(Organization, org_id)
+    if org is not None:
+        integrate(org)
 
 
 def _jsonable(value: Any) -> Any:

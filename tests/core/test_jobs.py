@@ -27,4 +27,5 @@ def test_the_scheduled_purge_ends_expired_sign_in_state(app, org, monkeypatch):
     from datetime import datetime
 
     due = jobs.huey.read_periodic(datetime(2026, 1, 1, 0, 15))  # the scheduler runs it every 15 minutes
-    assert [t.name for t in due] == ["purge_expired_identity_state"]
+    assert {t.name for t in due} == {"purge_expired_identity_state", "integrate_logs"}
+    assert {t.name for t in jobs.huey.read_periodic(datetime(2026, 1, 1, 0, 16))} == {"integrate_logs"}

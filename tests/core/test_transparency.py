@@ -12,7 +12,7 @@ from decidim_py.transparency import DecisionRecord, Visibility, record
 def test_record_writes_actor_role_action_resource_and_changes(app, org):
     admin = make_admin(org, "rita")
     process = make_process(org)
-    entry = record(admin, "processes.process.feature", process, space=process,
+    entry = record(admin, "processes.process.update", process, space=process,
                    changes={"is_promoted": {"from": False, "to": True}}, reason="Front page")
     db.session.commit()
     stored = db.session.get(DecisionRecord, entry.id)
@@ -50,3 +50,8 @@ def test_a_refused_request_stores_neither_the_change_nor_its_record(app, org, cl
     assert r.status_code == 409
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(DecisionRecord)) == before
+
+
+def test_an_unregistered_kind_is_refused(app, org):
+    with pytest.raises(LookupError, match="no registered schema"):
+        record(make_admin(org), "processes.process.teleport", org, organization_id=org.id)
