@@ -1,14 +1,25 @@
-"""The decision record: every decision is written here in the transaction that takes it.
+"""The decision record and its verifiable public log (DESIGN.md §6).
 
-`record()` is called once per decision by the service that decides (publishing a process,
-activating a phase, granting a role, changing component settings...). The table is append-only:
-database triggers refuse UPDATE and DELETE (see the migration). The transparency issue turns this
-into the verifiable public log of DESIGN.md §6.
+`record()` is called once per decision by the service that decides, in the decision's
+transaction; it writes the decision (append-only table) and its public entry in the outbox, which
+the integrator turns into a signed, verifiable log. The pure modules (merkle, tiles, note,
+canonical, verifier) need no Flask nor database, so imports here are lazy.
 """
 
 from __future__ import annotations
 
-from .models import DecisionRecord, Visibility
-from .service import record, records_for_admin
+from typing import Any
 
 __all__ = ["DecisionRecord", "Visibility", "record", "records_for_admin"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("DecisionRecord", "Visibility"):
+        from . import models
+
+        return getattr(models, name)
+    if name in ("record", "records_for_admin"):
+        from . import service
+
+        return getattr(service, name)
+    raise AttributeError(name)

@@ -176,7 +176,7 @@ def tile(path: str) -> Any:
         return _entries_bundle(org.id, cp.size, parsed.index, parsed.width)
     # A full tile, or a partial one of exactly the width the current tree gives it, is served; a
     # partial tile is a prefix of the later full one, so every served tile is immutable.
-    available = tiles._level_count(cp.size, parsed.level) - parsed.index * TILE_WIDTH
+    available = tiles.level_count(cp.size, parsed.level) - parsed.index * TILE_WIDTH
     if available <= 0 or parsed.width > available:
         abort(404)
     data = TileStore(db.session, org.id).tile(parsed.level, parsed.index)
@@ -242,7 +242,10 @@ def api_inclusion() -> Any:
         abort(400)
     if not 0 <= index < size:
         abort(400)
-    proof = merkle.inclusion_proof(index, size, TileStore(db.session, org.id).get)
+    try:
+        proof = merkle.inclusion_proof(index, size, TileStore(db.session, org.id).get)
+    except ValueError:
+        abort(400)
     return jsonify({"index": index, "size": size, "proof": [_b64(h) for h in proof]})
 
 
@@ -254,7 +257,10 @@ def api_consistency() -> Any:
         abort(404)
     new = _size_arg("new", cp.size)
     old = _size_arg("old", new)
-    proof = merkle.consistency_proof(old, new, TileStore(db.session, org.id).get)
+    try:
+        proof = merkle.consistency_proof(old, new, TileStore(db.session, org.id).get)
+    except ValueError:
+        abort(400)
     return jsonify({"old": old, "new": new, "proof": [_b64(h) for h in proof]})
 
 
