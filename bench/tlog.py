@@ -91,7 +91,8 @@ def bench_appends(args: argparse.Namespace) -> None:
                 entry = canonical_json({"kind": "processes.process.update", "schema": 1,
                                         "at": "2026-12-01T00:00:00Z", "actor": None,
                                         "subject": {"type": "Organization", "id": org.id}, "space": None,
-                                        "component": None, "content_sha256": hashlib.sha256(str(i).encode()).hexdigest(),
+                                        "component": None,
+                                        "content_sha256": hashlib.sha256(str(i).encode()).hexdigest(),
                                         "visibility": "public", "supersedes": None})
                 outbox.append({"organization_id": org.id, "record_id": rid, "entry": entry})
             db.session.execute(insert(LogOutbox), outbox)
@@ -102,9 +103,9 @@ def bench_appends(args: argparse.Namespace) -> None:
             result = integrate(org)
             elapsed = time.perf_counter() - started
         backend = "PostgreSQL" if args.postgresql else "SQLite"
+        batches = -(-result.integrated // 256)
         print(f"{backend}: {result.integrated:,} entries in {elapsed:.2f} s = {result.integrated / elapsed:,.0f} "
-              f"appends/s ({-(-result.integrated // 256):,} batches, {elapsed / -(-result.integrated // 256) * 1000:.1f} "
-              f"ms per batch of 256)")
+              f"appends/s ({batches:,} batches, {elapsed / batches * 1000:.1f} ms per batch of 256)")
     finally:
         drop()
 

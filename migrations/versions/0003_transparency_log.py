@@ -18,7 +18,6 @@ from decidim_py.migration_helpers import (
     drop_grow_only_triggers,
 )
 
-
 revision = '0003'
 down_revision = '0002'
 branch_labels = None

@@ -97,7 +97,8 @@ def test_direct_sql_tampering_is_caught(live, tmp_path, tamper):
         db.session.execute(text("UPDATE transparency_entries SET entry = :e WHERE \"index\" = 3"),
                            {"e": b'{"kind":"processes.process.publish","schema":1}'})
     elif tamper == "tile":
-        row = db.session.execute(text("SELECT id, data FROM transparency_tiles WHERE level = 0 ORDER BY id LIMIT 1")).one()
+        first_tile = "SELECT id, data FROM transparency_tiles WHERE level = 0 ORDER BY id LIMIT 1"
+        row = db.session.execute(text(first_tile)).one()
         db.session.execute(text("UPDATE transparency_tiles SET data = :d WHERE id = :i"),
                            {"d": bytes(32) + row.data[32:], "i": row.id})
     else:
