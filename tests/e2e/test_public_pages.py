@@ -11,7 +11,8 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.e2e
 
 LOCALES = ["ca", "es", "en"]
-PUBLIC_PAGES = ["/", "/processes/", "/processes/pressupostos-2027"]
+PUBLIC_PAGES = ["/", "/processes/", "/processes/pressupostos-2027", "/transparency/", "/transparency/3",
+                "/transparency/about"]
 
 
 def choose_locale(page: Page, code: str) -> None:
