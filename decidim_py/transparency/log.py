@@ -12,16 +12,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from . import merkle, note, tiles
+from . import merkle, note
 from .models import LogCheckpoint, LogEntry, LogKey, LogOutbox, LogTile
 
 TILE_HEIGHT = 8
@@ -70,12 +73,50 @@ def all_keys(session: Session, org_id: int) -> list[LogKey]:
 # --- stored hashes -----------------------------------------------------------------------------
 
 
+_FULL_TILES: OrderedDict[tuple[str, int, int, int], bytes] = OrderedDict()
+_FULL_TILES_MAX = 8192  # full tiles never change: keep up to 64 MiB of them in each serving process
+_full_tiles_lock = threading.Lock()
+
+
+def _remember_full_tile(key: tuple[str, int, int, int], data: bytes) -> None:
+    with _full_tiles_lock:
+        _FULL_TILES[key] = data
+        while len(_FULL_TILES) > _FULL_TILES_MAX:
+            _FULL_TILES.popitem(last=False)
+
+
+# Full tiles above level 0 are few (one per 65,536 entries) and on every proof's path: keep their
+# interior hashes too, computed once.
+_PYRAMIDS: dict[tuple[str, int, int, int], list[list[bytes]]] = {}
+
+
+def _pyramid(data: bytes) -> list[list[bytes]]:
+    layer = [data[i:i + 32] for i in range(0, len(data), 32)]
+    levels = [layer]
+    while len(layer) > 1:
+        layer = [sha256(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer), 2)]
+        levels.append(layer)
+    return levels
+
+
+def forget_full_tiles() -> None:
+    """Empty the process-wide caches of full tiles (benchmarks of cold reads)."""
+    with _full_tiles_lock:
+        _FULL_TILES.clear()
+        _PYRAMIDS.clear()
+
+
 class TileStore:
     """Reads stored hashes (level, index) from the organisation's tiles, with a per-use cache;
     collects the tiles to write."""
 
-    def __init__(self, session: Session, org_id: int) -> None:
+    def __init__(self, session: Session, org_id: int, *, shared_cache: bool = True) -> None:
         self.session, self.org_id = session, org_id
+        # The process-wide cache of full tiles is for serving proofs; the integrator reads the
+        # database every time, so that it notices a tile changed behind its back.
+        self.shared = shared_cache
+        bind = session.get_bind()
+        self.db_key = str(getattr(bind, "url", None) or bind.engine.url)
         self.cache: dict[tuple[int, int], bytes] = {}
         self.dirty: set[tuple[int, int]] = set()
 
@@ -89,15 +130,54 @@ class TileStore:
 
     def get(self, level: int, index: int) -> bytes:
         """The complete-subtree hash (level, index), computed from the bottom row of its tile."""
+        return self.get_many([(level, index)])[0]
+
+    def get_many(self, coords: list[tuple[int, int]]) -> list[bytes]:
+        """Many stored hashes at once: the tiles they need are read in one query."""
+        wanted = {(lv // TILE_HEIGHT, (ix << (lv % TILE_HEIGHT)) // TILE_WIDTH) for lv, ix in coords}
+        missing = []
+        for k in wanted:
+            if k in self.cache:
+                continue
+            shared = _FULL_TILES.get((self.db_key, self.org_id, *k)) if self.shared else None
+            if shared is not None:
+                self.cache[k] = shared
+            else:
+                missing.append(k)
+        if missing:
+            rows = self.session.execute(select(LogTile.level, LogTile.index, LogTile.data).where(
+                LogTile.organization_id == self.org_id,
+                or_(*[and_(LogTile.level == lv, LogTile.index == ix) for lv, ix in missing])))
+            for lv, ix, data in rows:
+                self.cache[(lv, ix)] = data
+                if self.shared and len(data) == TILE_WIDTH * 32:
+                    _remember_full_tile((self.db_key, self.org_id, lv, ix), data)
+            for key in missing:
+                self.cache.setdefault(key, b"")
+        return [self._subtree(level, index) for level, index in coords]
+
+    def _subtree(self, level: int, index: int) -> bytes:
         t_level, sub = divmod(level, TILE_HEIGHT)
         first = index << sub
         t_index, offset = divmod(first, TILE_WIDTH)
-        data = self.tile(t_level, t_index)
+        data = self.cache.get((t_level, t_index))
+        if data is None:
+            data = self.tile(t_level, t_index)
+        if self.shared and t_level >= 1 and len(data) == TILE_WIDTH * 32:
+            key = (self.db_key, self.org_id, t_level, t_index)
+            pyramid = _PYRAMIDS.get(key)
+            if pyramid is None:
+                pyramid = _pyramid(data)
+                with _full_tiles_lock:
+                    _PYRAMIDS[key] = pyramid
+            return pyramid[sub][offset >> sub]
         count = 1 << sub
         if len(data) < (offset + count) * 32:
             raise LookupError(f"stored hash ({level}, {index}) is not in the tiles")
-        hashes = [data[i * 32:(i + 1) * 32] for i in range(offset, offset + count)]
-        return tiles.subtree_from_tile(hashes, 0, count)
+        layer = [data[i:i + 32] for i in range(offset * 32, (offset + count) * 32, 32)]
+        while len(layer) > 1:
+            layer = [sha256(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer), 2)]
+        return layer[0]
 
     def put(self, level: int, index: int, value: bytes) -> None:
         """Store a new complete-subtree hash; only tile rows (Merkle levels 8·L) are kept."""
@@ -166,8 +246,8 @@ def integrate(org: Any, *, limit: int | None = None) -> Integration:
 def _integrate_batch(session: Session, org: Any, batch: int) -> tuple[int, int, bytes]:
     previous = latest_checkpoint(session, org.id)
     size = previous.size if previous is not None else 0
-    store = TileStore(session, org.id)
-    if previous is not None and merkle.tree_hash(size, store.get) != previous.root:
+    store = TileStore(session, org.id, shared_cache=False)
+    if previous is not None and merkle.tree_hash(size, get_many=store.get_many) != previous.root:
         raise RuntimeError("the stored tree does not hash to the last signed checkpoint: refusing to sign")
     pending = list(session.scalars(select(LogOutbox).where(LogOutbox.organization_id == org.id)
                                    .order_by(LogOutbox.id).limit(batch)))
@@ -178,7 +258,7 @@ def _integrate_batch(session: Session, org: Any, batch: int) -> tuple[int, int, 
             return 0, 0, root
         return 0, size, previous.root
     leaves = [merkle.leaf_hash(row.entry) for row in pending]
-    for level, index, value in merkle.append_batch(size, leaves, store.get):
+    for level, index, value in merkle.append_batch(size, leaves, get_many=store.get_many):
         store.put(level, index, value)
     entries = []
     for offset, row in enumerate(pending):
@@ -188,7 +268,7 @@ def _integrate_batch(session: Session, org: Any, batch: int) -> tuple[int, int, 
     session.execute(LogOutbox.__table__.delete().where(LogOutbox.id.in_([r.id for r in pending])))
     store.flush()
     new_size = size + len(pending)
-    root = merkle.tree_hash(new_size, store.get)
+    root = merkle.tree_hash(new_size, get_many=store.get_many)
     _sign(session, org, new_size, root)
     return len(pending), new_size, root
 

@@ -243,7 +243,7 @@ def api_inclusion() -> Any:
     if not 0 <= index < size:
         abort(400)
     try:
-        proof = merkle.inclusion_proof(index, size, TileStore(db.session, org.id).get)
+        proof = merkle.inclusion_proof(index, size, get_many=TileStore(db.session, org.id).get_many)
     except ValueError:
         abort(400)
     return jsonify({"index": index, "size": size, "proof": [_b64(h) for h in proof]})
@@ -258,7 +258,7 @@ def api_consistency() -> Any:
     new = _size_arg("new", cp.size)
     old = _size_arg("old", new)
     try:
-        proof = merkle.consistency_proof(old, new, TileStore(db.session, org.id).get)
+        proof = merkle.consistency_proof(old, new, get_many=TileStore(db.session, org.id).get_many)
     except ValueError:
         abort(400)
     return jsonify({"old": old, "new": new, "proof": [_b64(h) for h in proof]})
@@ -271,7 +271,7 @@ def receipt(index: int) -> Any:
     org = current_organization()
     cp = latest_checkpoint(db.session, org.id)
     assert cp is not None and cp.size > index
-    proof = merkle.inclusion_proof(index, cp.size, TileStore(db.session, org.id).get)
+    proof = merkle.inclusion_proof(index, cp.size, get_many=TileStore(db.session, org.id).get_many)
     body = {"origin": origin_for(org), "index": index, "entry": entry.entry.decode("utf-8"),
             "checkpoint": cp.note, "proof": [_b64(h) for h in proof]}
     response = jsonify(body)
