@@ -20,7 +20,7 @@ from hashlib import sha256
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -145,10 +145,15 @@ class TileStore:
             else:
                 missing.append(k)
         if missing:
+            # IN on both columns (a cached statement; a few extra rows at most), exact pairs kept
             rows = self.session.execute(select(LogTile.level, LogTile.index, LogTile.data).where(
                 LogTile.organization_id == self.org_id,
-                or_(*[and_(LogTile.level == lv, LogTile.index == ix) for lv, ix in missing])))
+                LogTile.level.in_(sorted({lv for lv, _ in missing})),
+                LogTile.index.in_(sorted({ix for _, ix in missing}))))
+            pairs = set(missing)
             for lv, ix, data in rows:
+                if (lv, ix) not in pairs:
+                    continue
                 self.cache[(lv, ix)] = data
                 if self.shared and len(data) == TILE_WIDTH * 32:
                     _remember_full_tile((self.db_key, self.org_id, lv, ix), data)
