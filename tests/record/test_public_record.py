@@ -240,3 +240,41 @@ def test_key_rotation_dual_signs_the_overlap(app, org, client):
     assert cp_note.count("\u2014 ") == 1 and note.open_note(cp_note, [new.verifier_key])[1]
     info = client.get("/transparency/log/log-info").get_json()
     assert info["public_keys"] == [new.verifier_key] and info["retired_keys"] == [old_key]
+
+
+def test_concurrent_integrators_run_one_at_a_time(app, org):
+    """Several workers integrating at once: every entry once, every checkpoint extends the last."""
+    import threading
+
+    from decidim_py.transparency import record
+
+    app.config["LOG_INTEGRATE_INLINE"] = False
+    for i in range(700):
+        record(SystemActor(org.id), "processes.process.update", org, organization_id=org.id, changes={"n": i})
+    db.session.commit()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with app.app_context():
+                integrate(org)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    db.session.rollback()
+    indexes = db.session.scalars(select(LogEntry.index).order_by(LogEntry.index)).all()
+    assert indexes == list(range(700))
+    checkpoints = db.session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size)).all()
+    from decidim_py.transparency.log import TileStore
+
+    get = TileStore(db.session, org.id, shared_cache=False).get
+    for older in checkpoints:
+        if older.size:
+            assert merkle.verify_consistency(older.size, 700, older.root, checkpoints[-1].root,
+                                             merkle.consistency_proof(older.size, 700, get))
