@@ -149,29 +149,24 @@ def remove_host_member(actor: User | None, membership: HostMembership) -> None:
     clear_role_cache(membership.user)
 
 
-def set_organization_admin(actor: User | None, user: User, is_admin: bool) -> None:
-    """Grant or revoke the organisation admin role (actor None = system CLI)."""
+def _set_organization_role(actor: User | None, user: User, attribute: str, kind: str, value: bool) -> None:
+    """Grant or revoke an organisation-wide role held as a flag (actor None = system CLI)."""
     from ..transparency import record
 
     if actor is not None:
         require(actor, "organization.admin.manage", user.organization)
-    if user.is_admin == is_admin:
+    if getattr(user, attribute) == value:
         raise InvalidState(_("Nothing to change."))
-    user.is_admin = is_admin
+    setattr(user, attribute, value)
     db.session.flush()
-    record(actor, "organization.admin.grant" if is_admin else "organization.admin.revoke", user,
-           organization_id=user.organization_id)
+    record(actor, f"organization.{kind}.{'grant' if value else 'revoke'}", user, organization_id=user.organization_id)
+
+
+def set_organization_admin(actor: User | None, user: User, is_admin: bool) -> None:
+    """Grant or revoke the organisation admin role."""
+    _set_organization_role(actor, user, "is_admin", "admin", is_admin)
 
 
 def set_user_manager(actor: User | None, user: User, value: bool) -> None:
     """Grant or revoke the "user manager" role (assisted participation)."""
-    from ..transparency import record
-
-    if actor is not None:
-        require(actor, "organization.admin.manage", user.organization)
-    if user.is_user_manager == value:
-        raise InvalidState(_("Nothing to change."))
-    user.is_user_manager = value
-    db.session.flush()
-    record(actor, "organization.user_manager.grant" if value else "organization.user_manager.revoke", user,
-           organization_id=user.organization_id)
+    _set_organization_role(actor, user, "is_user_manager", "user_manager", value)
