@@ -60,7 +60,7 @@ def translated(value: dict[str, Any] | None, locale: str | None = None) -> str:
         return ""
     if isinstance(value, str):
         return value
-    loc = locale or str(get_locale() or "en")
+    loc = locale or _request_locale()
     text = value.get(loc)
     if text:
         return str(text)
@@ -71,6 +71,16 @@ def translated(value: dict[str, Any] | None, locale: str | None = None) -> str:
         if text:
             return str(text)
     return ""
+
+
+def _request_locale() -> str:
+    """The current locale, resolved once per request (translated() runs for every field shown)."""
+    if has_request_context():
+        cached = g.get("_decidim_locale")
+        if cached is None:
+            cached = g._decidim_locale = str(get_locale() or "en")
+        return cached
+    return str(get_locale() or "en")
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS) -> None:

@@ -23,6 +23,8 @@ def _find(organization_id: int, slug: str) -> Process | None:
 
 
 def _home_section(org: object, user: object) -> dict[str, object]:
+    from sqlalchemy.orm import selectinload
+
     from decidim_py.db import db
 
     from .models import TimeFilter
@@ -30,6 +32,7 @@ def _home_section(org: object, user: object) -> dict[str, object]:
 
     promoted = db.session.scalars(
         visible_processes(org, user).where(Process.is_promoted.is_(True)).order_by(Process.id).limit(3)
+        .options(selectinload(Process.steps), selectinload(Process.host))
     ).all()
     page, counts = list_processes(org, user, which=TimeFilter.ACTIVE, per_page=6)
     return {"template": "processes/_home.html", "promoted": promoted, "active": page.items,

@@ -74,8 +74,9 @@ class Page:
         return self.page < self.pages
 
 
-def paginate(q: Select[Any], page: int, per_page: int = 20) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+def paginate(q: Select[Any], page: int, per_page: int = 20, total: int | None = None) -> Page:
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     page = max(1, min(page, max(1, -(-total // per_page))))
     items = list(db.session.scalars(q.limit(per_page).offset((page - 1) * per_page)))
     return Page(items, page, per_page, total)
@@ -107,7 +108,7 @@ def list_processes(
         q = q.order_by(Process.is_promoted.desc(), Process.start_date.asc(), Process.id.asc())
     # The cards show each process's active phase and host: load them in two queries, not 2 per card.
     q = q.options(selectinload(Process.steps), selectinload(Process.host))
-    return paginate(q, page, per_page), counts
+    return paginate(q, page, per_page, total=counts[which.value]), counts
 
 
 def _counts(base: Select[tuple[Process]], today: date) -> dict[str, int]:
