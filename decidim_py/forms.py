@@ -96,5 +96,6 @@ def settings_values(form: FlaskForm, definitions: list[Any]) -> dict[str, Any]:
 
 
 def choices(pairs: Any) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms SelectChoice objects."""
-    return [SelectChoice(value, str(label)) for value, label in pairs]
+    """(value, label) pairs as WTForms SelectChoice objects (lazy labels stay lazy: translated when
+    the form is rendered, in the request's language)."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -1,0 +1,1 @@
+from tests.comments.fixtures import alice, app, board, bob, noticeboard, process  # noqa: F401
