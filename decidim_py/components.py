@@ -128,12 +128,15 @@ def load_components(app: Flask) -> None:
 
 
 def mount_blueprints(app: Flask, manifest: ComponentManifest) -> None:
+    """Mount a component's pages at /processes/<slug>/<manifest name>/<component id>/: the type is in
+    the path, so two components with a page at the same path never share a URL rule."""
     if manifest.blueprint is not None and manifest.blueprint.name not in app.blueprints:
-        app.register_blueprint(manifest.blueprint, url_prefix="/processes/<slug>/f/<int:component_id>")
+        app.register_blueprint(manifest.blueprint,
+                               url_prefix=f"/processes/<slug>/{manifest.name}/<int:component_id>")
     if manifest.admin_blueprint is not None and manifest.admin_blueprint.name not in app.blueprints:
         app.register_blueprint(
             manifest.admin_blueprint,
-            url_prefix="/admin/processes/<slug>/components/<int:component_id>/manage",
+            url_prefix=f"/admin/processes/<slug>/components/{manifest.name}/<int:component_id>",
         )
 
 
@@ -291,7 +294,7 @@ def unpublish_component(actor: Any, component: Component) -> None:
 
 
 def component_blueprint(manifest_name: str, import_name: str, **kwargs: Any) -> Blueprint:
-    """A public blueprint for a component, mounted at /processes/<slug>/f/<component_id>/.
+    """A public blueprint for a component, mounted at /processes/<slug>/<manifest name>/<component_id>/.
 
     Before each view it loads `g.component` and `g.space`, scoped to the request's organisation,
     the space's slug and this manifest (404 otherwise), and checks that the person may read it.

@@ -68,4 +68,4 @@ def bob(org: Any) -> Any:
 
 
 def board_url(component: Any) -> str:
-    return f"/processes/{component.space.slug}/f/{component.id}/"
+    return f"/processes/{component.space.slug}/{component.manifest_name}/{component.id}/"

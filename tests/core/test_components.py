@@ -116,7 +116,7 @@ def test_unpublished_component_is_hidden_from_visitors(app, org, client):
     process = make_process(org, slug="p-board")
     component = add_component(admin, process, "noticeboard", {"en": "Hidden board"})
     db.session.commit()
-    url = f"/processes/p-board/f/{component.id}/"
+    url = f"/processes/p-board/noticeboard/{component.id}/"
     assert client.get(url).status_code == 403
     assert "Hidden board" not in client.get("/processes/p-board").get_data(as_text=True)
     login_as(client, admin)
@@ -130,4 +130,4 @@ def test_unpublished_component_is_hidden_from_visitors(app, org, client):
     # a component is only reachable under its own process's slug
     make_process(org, slug="other")
     db.session.commit()
-    assert client.get(f"/processes/other/f/{component.id}/").status_code == 404
+    assert client.get(f"/processes/other/noticeboard/{component.id}/").status_code == 404

@@ -37,7 +37,7 @@ def test_pages_of_a_are_not_reachable_through_b(app, two_orgs):
     assert "Secret plan of A" in ca.get("/processes/?date=all").get_data(as_text=True)
     for path in ("/processes/?date=all", "/"):
         assert "Secret plan of A" not in cb.get(path).get_data(as_text=True)
-    url = f"/processes/only-in-a/f/{comp.id}/"
+    url = f"/processes/only-in-a/noticeboard/{comp.id}/"
     assert ca.get(url).status_code == 200
     assert cb.get(url).status_code == 404
 

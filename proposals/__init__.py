@@ -1,0 +1,76 @@
+"""The proposals component: participants propose, support and follow the answers (DESIGN.md §2).
+
+Importing the package registers its manifest; `COMPONENTS` lists it by default.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _
+
+from decidim_py.components import ComponentManifest, Setting, register_component
+
+from . import (
+    log,  # noqa: F401  (registers the decision kinds)
+    models,  # noqa: F401
+)
+from .admin import bp as admin_bp
+from .permissions import permissions
+from .views import bp
+
+SORTS = (("automatic", _("Automatic")), ("random", _("Random")), ("recent", _("Most recent")),
+         ("most_supported", _("Most supported")))
+
+GLOBAL_SETTINGS = [
+    Setting("vote_limit", "int", default=0, min=0, label=_("Supports per participant"),
+            help=_("0 means no limit.")),
+    Setting("minimum_votes_per_user", "int", default=0, min=0, label=_("Minimum supports per participant"),
+            help=_("Supports count only once a participant has given at least this many.")),
+    Setting("threshold_per_proposal", "int", default=0, min=0, label=_("Threshold per proposal"),
+            help=_("0 means no threshold.")),
+    Setting("can_accumulate_votes_beyond_threshold", "bool", default=False,
+            label=_("Allow supports beyond the threshold")),
+    Setting("proposal_limit", "int", default=0, min=0, label=_("Proposals per participant"),
+            help=_("0 means no limit. Drafts count.")),
+    Setting("proposal_length", "int", default=500, min=15, max=100000,
+            label=_("Maximum length of a proposal's description")),
+    Setting("proposal_edit_time", "enum", default="limited", label=_("Editing by the author"),
+            choices=(("limited", _("For a limited time")), ("infinite", _("Without a time limit")))),
+    Setting("edit_time_value", "int", default=5, min=0, label=_("Edit time")),
+    Setting("edit_time_unit", "enum", default="minutes", label=_("Edit time unit"),
+            choices=(("minutes", _("Minutes")), ("hours", _("Hours")), ("days", _("Days")))),
+    Setting("answers_with_costs", "bool", default=False, label=_("Answers give a cost")),
+    Setting("amendments_enabled", "bool", default=False, label=_("Amendments enabled")),
+    Setting("endorsements_enabled", "bool", default=True, label=_("Endorsements enabled")),
+    Setting("comments_enabled", "bool", default=True, label=_("Comments enabled")),
+    Setting("default_sort", "enum", default="automatic", label=_("Default order"), choices=SORTS),
+]
+
+STEP_SETTINGS = [
+    Setting("creation_enabled", "bool", default=False, label=_("Participants can create proposals")),
+    Setting("votes_enabled", "bool", default=False, label=_("Supports enabled")),
+    Setting("votes_blocked", "bool", default=False, label=_("Supports blocked")),
+    Setting("votes_hidden", "bool", default=False, label=_("Support counts hidden")),
+    Setting("endorsements_enabled", "bool", default=False, label=_("Endorsements enabled")),
+    Setting("comments_blocked", "bool", default=False, label=_("Comments blocked")),
+    Setting("publish_answers_immediately", "bool", default=True, label=_("Publish answers immediately")),
+]
+
+
+def _export(component):  # type: ignore[no-untyped-def]
+    from .admin import export_rows
+
+    return export_rows(component)
+
+
+MANIFEST = register_component(ComponentManifest(
+    name="proposals",
+    label=_("Proposals"),
+    description=_("Participants make proposals and support them; the organisation answers them."),
+    blueprint=bp,
+    admin_blueprint=admin_bp,
+    global_settings=GLOBAL_SETTINGS,
+    step_settings=STEP_SETTINGS,
+    actions=["create", "support", "endorse", "comment"],
+    permissions=permissions,
+    exports={"proposals": _export},
+))

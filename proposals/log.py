@@ -1,0 +1,18 @@
+"""How proposal decisions read in the public record: their kinds (each with the envelope schema)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _
+
+from decidim_py.transparency.kinds import register_kind
+
+KINDS = {
+    "proposals.proposal.publish": _("Proposal published"),
+    "proposals.proposal.update": _("Proposal edited"),
+    "proposals.proposal.withdraw": _("Proposal withdrawn"),
+    "proposals.proposal.answer": _("Proposal answered"),
+    "proposals.proposal.hide": _("Proposal hidden"),
+}
+
+for _name, _label in KINDS.items():
+    register_kind(_name, _label)

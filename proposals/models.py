@@ -1,0 +1,99 @@
+"""Proposals, their supports, and the per-(component, person) lock rows that serialise supports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from decidim_py.accounts.models import User
+from decidim_py.components import Component
+from decidim_py.db import Base, TimestampMixin, str_enum, utcnow
+
+
+class ProposalState(StrEnum):
+    NOT_ANSWERED = "not_answered"
+    EVALUATING = "evaluating"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Proposal(TimestampMixin, Base):
+    __tablename__ = "proposals_proposals"
+    __table_args__ = (
+        Index("ix_proposals_proposals_component_published", "component_id", "published_at"),
+        Index("ix_proposals_proposals_author", "author_id", "component_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(150))
+    body: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(80))
+    # the answer: internal state (admins) and the moment it was made public (everyone)
+    internal_state: Mapped[ProposalState] = mapped_column(str_enum(ProposalState),
+                                                          default=ProposalState.NOT_ANSWERED)
+    answer: Mapped[str | None] = mapped_column(Text)
+    cost: Mapped[int | None] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column()
+    state_published_at: Mapped[datetime | None] = mapped_column()
+    supports_count: Mapped[int] = mapped_column(default=0)  # final supports only
+    published_at: Mapped[datetime | None] = mapped_column()  # None: a draft
+    edited_at: Mapped[datetime] = mapped_column(default=utcnow)  # start of the edit window
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+    hidden_at: Mapped[datetime | None] = mapped_column()
+
+    component: Mapped[Component] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def is_draft(self) -> bool:
+        return self.published_at is None
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    @property
+    def is_answer_published(self) -> bool:
+        return self.state_published_at is not None
+
+    @property
+    def state(self) -> str | None:
+        """The public state: None unless the answer is published or the proposal withdrawn."""
+        if self.withdrawn_at is not None:
+            return "withdrawn"
+        if self.state_published_at is None or self.internal_state == ProposalState.NOT_ANSWERED:
+            return None
+        return str(self.internal_state)
+
+
+class ProposalSupport(Base):
+    __tablename__ = "proposals_supports"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "person_key"),  # one person, one support
+        UniqueConstraint("proposal_id", "user_id"),
+        Index("ix_proposals_supports_person", "component_id", "person_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals_proposals.id"))
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    person_key: Mapped[str] = mapped_column(String(80))
+    is_temporary: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProposalLock(Base):
+    """One row per (component, person): `SELECT ... FOR UPDATE` on it serialises a person's
+    supports (vote_limit, minimum_votes_per_user) and an author's creations (proposal_limit)."""
+
+    __tablename__ = "proposals_locks"
+
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
