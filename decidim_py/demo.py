@@ -162,4 +162,30 @@ def seed_demo(host: str = "127.0.0.1") -> bool:
     )
     budgets = space_type("processes").find_by_slug(org.id, "pressupostos-2027")
     grant_space_role(system, budgets, users["sam"], SpaceRoleName.MODERATOR)
+    _demo_proposals(system, budgets, users)
     return True
+
+
+def _demo_proposals(system: SystemActor, process: object, users: dict[str, User]) -> None:
+    """A proposals component in the budgets process: proposals in phase 1, supports in phase 2."""
+    from .components import _registry, add_component, publish_component, update_component
+
+    if "proposals" not in _registry:
+        return
+    from proposals.services import ProposalData, create_proposal, publish_proposal
+
+    component = add_component(system, process, "proposals", _t("Propostes", "Propuestas", "Proposals"))
+    steps = process.steps  # type: ignore[attr-defined]
+    update_component(system, component, global_values={"vote_limit": 5}, step_values={
+        steps[0].id: {"creation_enabled": True},
+        steps[1].id: {"creation_enabled": True, "votes_enabled": True},
+    })
+    publish_component(system, component)
+    ideas = [
+        ("pere", "Més arbres al parc de la Ciutadella", "Plantar cent arbres nous per fer ombra als camins del parc."),
+        ("lucia", "Carril bici segregat a la Gran Via", "Un carril bici separat del trànsit entre la plaça i el mar."),
+        ("sam", "Fonts d'aigua potable als patis d'escola", "Instal·lar fonts accessibles a tots els patis oberts al barri."),
+    ]
+    for nickname, title, body in ideas:
+        proposal = create_proposal(users[nickname], component, ProposalData(title=title, body=body))
+        publish_proposal(users[nickname], proposal)

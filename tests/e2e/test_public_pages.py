@@ -12,7 +12,8 @@ pytestmark = pytest.mark.e2e
 
 LOCALES = ["ca", "es", "en"]
 PUBLIC_PAGES = ["/", "/processes/", "/processes/pressupostos-2027", "/transparency/", "/transparency/3",
-                "/transparency/about"]
+                "/transparency/about", "/processes/pressupostos-2027/proposals/1/",
+                "/processes/pressupostos-2027/proposals/1/1"]
 
 
 def choose_locale(page: Page, code: str) -> None:
