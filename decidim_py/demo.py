@@ -184,7 +184,8 @@ def _demo_proposals(system: SystemActor, process: object, users: dict[str, User]
     ideas = [
         ("pere", "Més arbres al parc de la Ciutadella", "Plantar cent arbres nous per fer ombra als camins del parc."),
         ("lucia", "Carril bici segregat a la Gran Via", "Un carril bici separat del trànsit entre la plaça i el mar."),
-        ("sam", "Fonts d'aigua potable als patis d'escola", "Instal·lar fonts accessibles a tots els patis oberts al barri."),
+        ("sam", "Fonts d'aigua potable als patis d'escola",
+         "Instal·lar fonts accessibles a tots els patis oberts al barri."),
     ]
     for nickname, title, body in ideas:
         proposal = create_proposal(users[nickname], component, ProposalData(title=title, body=body))
