@@ -74,3 +74,32 @@ MANIFEST = register_component(ComponentManifest(
     permissions=permissions,
     exports={"proposals": _export},
 ))
+
+
+def _load_proposal(organization_id: int, proposal_id: int) -> object | None:
+    from decidim_py.db import db
+
+    from .models import Proposal
+
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None or proposal.component.organization_id != organization_id or not proposal.published_at:
+        return None
+    return proposal
+
+
+def _proposal_url(proposal: object) -> str:
+    from flask import url_for
+
+    component = proposal.component  # type: ignore[attr-defined]
+    return url_for("proposals.show", slug=component.space.slug, component_id=component.id,
+                   proposal_id=proposal.id)  # type: ignore[attr-defined]
+
+
+def _register_comments() -> None:
+    from decidim_py.comments import Commentable, register_commentable
+
+    register_commentable(Commentable("Proposal", load=_load_proposal, component_of=lambda p: p.component,
+                                     url_of=_proposal_url))
+
+
+_register_comments()
