@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from decidim_py.accounts.models import SpaceRole
 from decidim_py.accounts.roles import administered_host_ids
 from decidim_py.db import db
+from decidim_py.pagination import Page
 from decidim_py.permissions import signed_in
 from decidim_py.tenancy import Organization
 
@@ -52,26 +52,6 @@ def time_condition(which: TimeFilter, today: date) -> Any:
             or_(Process.end_date.is_(None), Process.end_date >= today),
         )
     return None
-
-
-@dataclass
-class Page:
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def paginate(q: Select[Any], page: int, per_page: int = 20, total: int | None = None) -> Page:

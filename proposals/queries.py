@@ -3,7 +3,7 @@ queries whatever the page)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, and_, cast, exists, func, literal, or_, select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from decidim_py.components import Component
 from decidim_py.db import db
+from decidim_py.pagination import Page
 
 from .models import Proposal, ProposalState, ProposalSupport
 
@@ -28,27 +29,6 @@ class Filters:
     withdrawn: bool = False
     sort: str = "automatic"
     seed: int = 1
-
-
-@dataclass
-class Page:
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-    supported: set[int] = field(default_factory=set)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def resolve_sort(component: Component, requested: str | None) -> str:
