@@ -87,14 +87,15 @@ def _remember_full_tile(key: tuple[str, int, int, int], data: bytes) -> None:
 
 # Full tiles above level 0 are few (one per 65,536 entries) and on every proof's path: keep their
 # interior hashes too, computed once.
-_PYRAMIDS: dict[tuple[str, int, int, int], list[list[bytes]]] = {}
+_PYRAMIDS: dict[tuple[str, int, int, int, int], list[list[bytes]]] = {}
 
 
 def _pyramid(data: bytes) -> list[list[bytes]]:
+    """Every complete subtree hash of a tile (a partial tile: only the complete ones)."""
     layer = [data[i:i + 32] for i in range(0, len(data), 32)]
     levels = [layer]
     while len(layer) > 1:
-        layer = [sha256(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer), 2)]
+        layer = [sha256(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer) - 1, 2)]
         levels.append(layer)
     return levels
 
@@ -145,11 +146,7 @@ class TileStore:
             else:
                 missing.append(k)
         if missing:
-            # IN on both columns (a cached statement; a few extra rows at most), exact pairs kept
-            rows = self.session.execute(select(LogTile.level, LogTile.index, LogTile.data).where(
-                LogTile.organization_id == self.org_id,
-                LogTile.level.in_(sorted({lv for lv, _ in missing})),
-                LogTile.index.in_(sorted({ix for _, ix in missing}))))
+            rows = self._fetch_tiles(missing)
             pairs = set(missing)
             for lv, ix, data in rows:
                 if (lv, ix) not in pairs:
@@ -161,6 +158,19 @@ class TileStore:
                 self.cache.setdefault(key, b"")
         return [self._subtree(level, index) for level, index in coords]
 
+    def _fetch_tiles(self, missing: list[tuple[int, int]]) -> Any:
+        """One query for the tiles a proof needs (on the hot path of every proof: a plain driver
+        statement, IN on both columns, a few extra rows at most; exact pairs are kept by the caller)."""
+        conn = self.session.connection()
+        levels = sorted({lv for lv, _ in missing})
+        indexes = sorted({ix for _, ix in missing})
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (f'SELECT level, "index", data FROM transparency_tiles WHERE organization_id = {mark} '
+               f"AND level IN ({', '.join([mark] * len(levels))}) "
+               f"AND \"index\" IN ({', '.join([mark] * len(indexes))})")
+        result = conn.exec_driver_sql(sql, (self.org_id, *levels, *indexes))
+        return [(lv, ix, bytes(data)) for lv, ix, data in result]
+
     def _subtree(self, level: int, index: int) -> bytes:
         t_level, sub = divmod(level, TILE_HEIGHT)
         first = index << sub
@@ -168,14 +178,20 @@ class TileStore:
         data = self.cache.get((t_level, t_index))
         if data is None:
             data = self.tile(t_level, t_index)
-        if self.shared and t_level >= 1 and len(data) == TILE_WIDTH * 32:
-            key = (self.db_key, self.org_id, t_level, t_index)
+        if self.shared and t_level >= 1 and data:
+            # Tiles above level 0 are few and on every proof's path: their interior hashes are
+            # computed once per tile content (a partial tile gets a new pyramid when it grows).
+            key = (self.db_key, self.org_id, t_level, t_index, len(data))
             pyramid = _PYRAMIDS.get(key)
             if pyramid is None:
                 pyramid = _pyramid(data)
                 with _full_tiles_lock:
+                    if len(_PYRAMIDS) > 4096:
+                        _PYRAMIDS.clear()
                     _PYRAMIDS[key] = pyramid
-            return pyramid[sub][offset >> sub]
+            row = pyramid[sub] if sub < len(pyramid) else []
+            if (offset >> sub) < len(row):
+                return row[offset >> sub]
         count = 1 << sub
         if len(data) < (offset + count) * 32:
             raise LookupError(f"stored hash ({level}, {index}) is not in the tiles")
