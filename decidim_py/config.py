@@ -17,7 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "ENV": "production",
     "DEV_SIGN_IN": False,  # development-only persona sign-in (never in production)
     "SPACES": ["processes"],  # space modules, each with init_app(app)
-    "COMPONENTS": ["proposals"],  # component modules to import (entry points are found too)
+    "COMPONENTS": ["proposals", "debates"],  # component modules to import (entry points are found too)
     "SESSION_COOKIE_SECURE": False,
     "TRUSTED_PROXIES": 0,
     "DEFAULT_LOCALE": "en",

@@ -30,6 +30,17 @@ def free_port() -> int:
 
 class DevIdp:
     def __init__(self, app_port: int, log_path: Path) -> None:
+        # Two attempts: on a loaded machine a start can stall, or the free port can be taken by
+        # another process between choosing it and binding it.
+        for attempt in (1, 2):
+            try:
+                self._start(app_port, log_path)
+                return
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+
+    def _start(self, app_port: int, log_path: Path) -> None:
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         base = f"http://127.0.0.1:{app_port}"
@@ -44,7 +55,7 @@ class DevIdp:
         self._log = log_path.open("w")
         self.proc = subprocess.Popen([str(ROOT / "devtools/dev-idp/start")], env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
+        deadline = time.time() + 120
         while time.time() < deadline:
             if "dev-idp listening" in log_path.read_text():
                 return
