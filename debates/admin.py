@@ -7,52 +7,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import abort, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from decidim_py.admin import admin_required
-from decidim_py.components import Component
+from decidim_py.components import component_admin_blueprint
 from decidim_py.db import db
-from decidim_py.permissions import can, require
-from decidim_py.tenancy import current_organization
+from decidim_py.permissions import can
 from decidim_py.web import actor, run_form
 
 from . import services
 from .forms import CloseForm, DebateForm, UpdateForm
 from .models import Debate
 
-bp = Blueprint("debates_admin", __name__)
-bp.before_request(admin_required)
+bp = component_admin_blueprint("debates", __name__, "debates.admin.access")
 PER_PAGE = 50
-
-
-@bp.url_value_preprocessor
-def _load(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    values = values if values is not None else {}
-    component = db.session.get(Component, values.pop("component_id", 0))
-    slug = values.pop("slug", None)
-    if (component is None or component.organization_id != current_organization().id
-            or component.manifest_name != "debates"):
-        abort(404)
-    space = component.space
-    if space is None or getattr(space, "slug", None) != slug:
-        abort(404)
-    g.component, g.space = component, space
-
-
-@bp.before_request
-def _authorise() -> None:
-    require(actor(), "debates.admin.access", g.component)
-
-
-@bp.url_defaults
-def _defaults(endpoint: str, values: dict[str, Any]) -> None:
-    component = g.get("component")
-    if component is not None and component.manifest_name == "debates":
-        values.setdefault("component_id", component.id)
-        values.setdefault("slug", g.space.slug)
 
 
 def _debate(debate_id: int) -> Debate:

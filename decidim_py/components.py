@@ -293,18 +293,12 @@ def unpublish_component(actor: Any, component: Component) -> None:
     record(actor, "components.component.unpublish", component, component=component)
 
 
-def component_blueprint(manifest_name: str, import_name: str, **kwargs: Any) -> Blueprint:
-    """A public blueprint for a component, mounted at /processes/<slug>/<manifest name>/<component_id>/.
-
-    Before each view it loads `g.component` and `g.space`, scoped to the request's organisation,
-    the space's slug and this manifest (404 otherwise), and checks that the person may read it.
-    """
+def _bind_component(bp: Blueprint, manifest_name: str, check: Callable[[Component], None]) -> Blueprint:
+    """Before each view of `bp`: load `g.component` and `g.space`, scoped to the request's
+    organisation, the space's slug and this manifest (404 otherwise), then run `check`."""
     from flask import abort, g
 
     from .tenancy import current_organization
-    from .web import actor
-
-    bp = Blueprint(manifest_name, import_name, **kwargs)
 
     @bp.url_value_preprocessor
     def _load(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -321,7 +315,7 @@ def component_blueprint(manifest_name: str, import_name: str, **kwargs: Any) -> 
         space = component.space
         if space is None or getattr(space, "slug", None) != slug:
             abort(404)
-        require(actor(), "components.component.read", component)
+        check(component)
         g.component, g.space = component, space
 
     @bp.url_defaults
@@ -332,3 +326,24 @@ def component_blueprint(manifest_name: str, import_name: str, **kwargs: Any) -> 
             values.setdefault("slug", g.space.slug)
 
     return bp
+
+
+def component_blueprint(manifest_name: str, import_name: str, **kwargs: Any) -> Blueprint:
+    """A public blueprint for a component, mounted at /processes/<slug>/<manifest name>/<component_id>/,
+    whose views find the component in `g.component` (checked readable by the person)."""
+    from .web import actor
+
+    return _bind_component(Blueprint(manifest_name, import_name, **kwargs), manifest_name,
+                           lambda component: require(actor(), "components.component.read", component))
+
+
+def component_admin_blueprint(manifest_name: str, import_name: str, access_action: str, **kwargs: Any) -> Blueprint:
+    """The admin blueprint of a component (`<manifest>_admin`), mounted at
+    /admin/processes/<slug>/components/<manifest name>/<component_id>/: admin area only, and the
+    person must be allowed `access_action` on the component."""
+    from .admin import admin_required
+    from .web import actor
+
+    bp = Blueprint(f"{manifest_name}_admin", import_name, **kwargs)
+    bp.before_request(admin_required)
+    return _bind_component(bp, manifest_name, lambda component: require(actor(), access_action, component))
