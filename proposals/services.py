@@ -22,15 +22,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import g, has_app_context
 from flask_babel import lazy_gettext as _
-from sqlalchemy import delete, event, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, func, select, update
 
 from decidim_py.components import Component
 from decidim_py.db import db, utcnow
 from decidim_py.errors import InvalidState
+from decidim_py.locking import lock_row, write_lock_up_front  # noqa: F401  (views call services.write_lock_up_front)
 from decidim_py.permissions import NotAllowed, deny, require
 from decidim_py.transparency import Visibility, record
 
@@ -47,39 +45,8 @@ def sha256(text: str | None) -> str:
 # --- locking ------------------------------------------------------------------------------------
 
 
-def _begin_immediate(conn: Any) -> None:
-    if has_app_context() and g.pop("_proposals_begin_immediate", False):
-        conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
-        conn.info["_proposals_immediate"] = True
-
-
-def _after_begin(conn: Any) -> None:
-    if conn.info.pop("_proposals_immediate", False):
-        conn.info.pop("sqlite_begin", None)
-
-
-def write_lock_up_front() -> None:
-    """On SQLite, make the request's transaction begin with BEGIN IMMEDIATE (the write lock taken
-    before the first read). Call it before the request's first query; it changes nothing later."""
-    engine = db.session.get_bind()
-    if engine.dialect.name != "sqlite" or db.session().in_transaction():
-        return
-    engine = getattr(engine, "engine", engine)
-    if not event.contains(engine, "begin", _begin_immediate):
-        event.listen(engine, "begin", _begin_immediate, insert=True)  # before the core's BEGIN
-        event.listen(engine, "begin", _after_begin)  # after it: the pooled connection is left as found
-    g._proposals_begin_immediate = True
-
-
-def _insert(model: Any) -> Any:
-    return pg_insert(model) if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert(model)
-
-
 def _lock_person(component_id: int, key: str) -> None:
-    db.session.execute(_insert(ProposalLock).values(component_id=component_id, key=key)
-                       .on_conflict_do_nothing())
-    db.session.execute(select(ProposalLock.key).where(
-        ProposalLock.component_id == component_id, ProposalLock.key == key).with_for_update())
+    lock_row(ProposalLock, component_id=component_id, key=key)
 
 
 def _lock_proposals(ids: set[int]) -> list[Proposal]:
