@@ -1,0 +1,349 @@
+"""The Method of Equal Shares (cost utilities, or score x cost utilities), exact, with the Add1 loops.
+
+Every voter starts with the same share beta of money. Each round, the project that its supporters can
+pay for most equally is bought: each supporter pays the same price (times their score, for score
+ballots), or everything they have left when that is less; the project needing the smallest price per
+unit of utility (rho) wins. Projects whose supporters together have less money than the cost drop out.
+
+Exactness: every amount is a fractions.Fraction. Speed: voters are kept in *classes* of equal money
+(two voters who supported the same bought projects hold the same money), each project keeps how many
+supporters it has in each class, and a project's rho only grows from round to round, so a project is
+re-evaluated only when its last rho could still beat the best of the round (lazy evaluation).
+
+Add1 loops: the outcome only changes with beta at points where one of the comparisons made during the
+run changes sign. With `track`, the run also computes every voter's money as an affine function of
+the increment t (money(t) = v + s t) and records, for every comparison it made, the first t at which it
+could flip; no integer increment before that point can give another outcome, so the loop jumps there
+instead of stepping by 1 (same result as stepping, far fewer runs).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .profile import Prepared
+
+ZERO = Fraction(0)
+ONE = Fraction(1)
+
+
+@dataclass
+class Purchase:
+    project: int
+    round: int
+    rho: Fraction  # price per unit of utility divided by the cost (1 / effective votes)
+    price: Fraction  # what each supporter who could afford it paid (per unit of score)
+    supporters: int
+    full_payers: int  # supporters who paid all the money they had left (less than the price)
+    full_paid: Fraction
+    partial_payers: int
+    money_before: Fraction  # the supporters' money before the purchase
+    money_after: Fraction
+
+
+@dataclass
+class MesRun:
+    beta: Fraction
+    purchases: list[Purchase]
+    dropped: dict[int, tuple[int, Fraction]]  # project -> (round, supporters' money when it was unaffordable)
+    next_t: Fraction | None  # no comparison flips for increments t < next_t (None: never; only with track)
+    evaluations: int = 0
+
+    @property
+    def winners(self) -> list[int]:
+        return [p.project for p in self.purchases]
+
+
+class _Bound:
+    __slots__ = ("t",)
+
+    def __init__(self) -> None:
+        self.t: Fraction | None = None
+
+    def keep(self, dv: Fraction, ds: Fraction) -> None:
+        """The quantity dv + ds*t (>= 0 now) must keep its sign: note where it reaches 0."""
+        if ds < 0:
+            t = dv / -ds
+            if self.t is None or t < self.t:
+                self.t = t
+
+
+@dataclass
+class _Eval:
+    rho_v: Fraction
+    rho_s: Fraction
+    lam_v: Fraction
+    lam_s: Fraction
+    full: set[int] = field(default_factory=set)
+    money: Fraction = ZERO
+
+
+def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
+    costs = prep.costs
+    n_proj = len(costs)
+    groups = prep.groups
+    kmax = max((k for _, items in groups for _, k in items), default=1) + 1
+    cls_v: list[Fraction] = [Fraction(beta)]
+    cls_s: list[Fraction] = [ONE if track else ZERO]
+    merge: dict[tuple[Fraction, Fraction], int] = {(cls_v[0], cls_s[0]): 0}
+    group_cls = [0] * len(groups)
+    hist: list[dict[int, int]] = [{} for _ in range(n_proj)]
+    sup: list[list[tuple[int, int]]] = [[] for _ in range(n_proj)]
+    for g, (w, items) in enumerate(groups):
+        for p, k in items:
+            sup[p].append((g, k))
+            hist[p][k] = hist[p].get(k, 0) + w
+    bound = _Bound()
+    active = [True] * n_proj
+    rho_bound: dict[int, tuple[Fraction, Fraction]] = {}
+    heap: list[tuple[Fraction, int, int]] = []
+    dropped: dict[int, tuple[int, Fraction]] = {}
+    for p in range(n_proj):
+        total_k = sum(w * (key % kmax) for key, w in hist[p].items())
+        if total_k == 0:
+            active[p] = False
+            dropped[p] = (0, ZERO)
+            continue
+        rho0 = Fraction(1, total_k)
+        rho_bound[p] = (rho0, ZERO)
+        heap.append((rho0, prep.tie_rank[p], p))
+    heapq.heapify(heap)
+    evaluations = 0
+
+    def evaluate(p: int) -> _Eval | None:
+        h = hist[p]
+        cost = costs[p]
+        entries = []
+        money_v = ZERO
+        money_s = ZERO
+        for key, w in h.items():
+            c, k = divmod(key, kmax)
+            v = cls_v[c]
+            money_v += w * v
+            if track:
+                money_s += w * cls_s[c]
+            entries.append((v / k if k != 1 else v, key, w, k))
+        if money_v < cost:
+            if track:
+                bound.keep(cost - money_v, -money_s)
+            return None
+        if track:
+            bound.keep(money_v - cost, money_s)
+        entries.sort()
+        rem_v = Fraction(cost)
+        rem_s = ZERO
+        big_k = sum(w * k for _, _, w, k in entries)
+        full: set[int] = set()
+        for r, key, w, k in entries:
+            if r * big_k >= rem_v:
+                break
+            c = key // kmax
+            rem_v -= w * cls_v[c]
+            if track:
+                rem_s -= w * cls_s[c]
+            big_k -= w * k
+            full.add(key)
+        lam_v = rem_v / big_k
+        lam_s = rem_s / big_k if track else ZERO
+        if track:
+            for _r, key, _w, k in entries:
+                c = key // kmax
+                rv, rs = cls_v[c] / k, cls_s[c] / k
+                if key in full:
+                    bound.keep(lam_v - rv, lam_s - rs)
+                else:
+                    bound.keep(rv - lam_v, rs - lam_s)
+        return _Eval(lam_v / cost, lam_s / cost, lam_v, lam_s, full, money_v)
+
+    def buy(p: int, rnd: int, ev: _Eval) -> Purchase:
+        active[p] = False
+        h = hist[p]
+        supporters = sum(h.values())
+        full_payers = sum(w for key, w in h.items() if key in ev.full)
+        full_paid = sum((w * cls_v[key // kmax] for key, w in h.items() if key in ev.full), ZERO)
+        new_cls: dict[int, int] = {}
+        for g, k in sup[p]:
+            c = group_cls[g]
+            key = c * kmax + k
+            nc = new_cls.get(key)
+            if nc is None:
+                if key in ev.full:
+                    value = (ZERO, ZERO)
+                else:
+                    value = (cls_v[c] - ev.lam_v * k, cls_s[c] - ev.lam_s * k if track else ZERO)
+                nc = merge.get(value)
+                if nc is None:
+                    nc = len(cls_v)
+                    cls_v.append(value[0])
+                    cls_s.append(value[1])
+                    merge[value] = nc
+                new_cls[key] = nc
+            if nc == c:
+                continue
+            group_cls[g] = nc
+            w, items = groups[g]
+            for p2, k2 in items:
+                if active[p2]:
+                    h2 = hist[p2]
+                    old = c * kmax + k2
+                    left = h2[old] - w
+                    if left:
+                        h2[old] = left
+                    else:
+                        del h2[old]
+                    new = nc * kmax + k2
+                    h2[new] = h2.get(new, 0) + w
+        money_after = ev.money - costs[p]
+        return Purchase(
+            project=p,
+            round=rnd,
+            rho=ev.rho_v,
+            price=ev.lam_v,
+            supporters=supporters,
+            full_payers=full_payers,
+            full_paid=full_paid,
+            partial_payers=supporters - full_payers,
+            money_before=ev.money,
+            money_after=money_after,
+        )
+
+    purchases: list[Purchase] = []
+    rnd = 0
+    while heap:
+        rnd += 1
+        best: tuple[Fraction, int, int] | None = None
+        best_eval: _Eval | None = None
+        put_back: list[tuple[Fraction, int, int]] = []
+        while heap:
+            rv, tr, p = heap[0]
+            if best is not None and (rv, tr) > (best[0], best[1]):
+                break
+            heapq.heappop(heap)
+            evaluations += 1
+            ev = evaluate(p)
+            if ev is None:
+                active[p] = False
+                dropped[p] = (rnd, sum(w * cls_v[key // kmax] for key, w in hist[p].items()))
+                continue
+            rho_bound[p] = (ev.rho_v, ev.rho_s)
+            entry = (ev.rho_v, tr, p)
+            if best is None or (ev.rho_v, tr) < (best[0], best[1]):
+                if best is not None:
+                    put_back.append(best)
+                best, best_eval = entry, ev
+            else:
+                put_back.append(entry)
+        if best is None or best_eval is None:
+            break
+        for entry in put_back:
+            heapq.heappush(heap, entry)
+        if track:
+            for _rv, _tr, p in heap:
+                bv, bs = rho_bound[p]
+                bound.keep(bv - best_eval.rho_v, bs - best_eval.rho_s)
+        purchases.append(buy(best[2], rnd, best_eval))
+    return MesRun(Fraction(beta), purchases, dropped, bound.t if track else None, evaluations)
+
+
+def _next_increment(t: int, run: MesRun) -> int | None:
+    """The next integer increment at which the outcome of `run` (made at increment t) can change."""
+    if run.next_t is None:
+        return None
+    return t + max(1, math.ceil(run.next_t))
+
+
+def total_cost(prep: Prepared, winners: list[int]) -> int:
+    return sum(prep.costs[p] for p in winners)
+
+
+def is_exhaustive(prep: Prepared, winners: list[int], budget: int, all_projects: bool) -> bool:
+    """No other project (with at least one supporter, unless all_projects) fits in what is left."""
+    left = budget - total_cost(prep, winners)
+    chosen = set(winners)
+    for p, cost in enumerate(prep.costs):
+        if p in chosen or (not all_projects and prep.votes[p] == 0):
+            continue
+        if cost <= left:
+            return False
+    return True
+
+
+@dataclass
+class Add1Result:
+    run: MesRun
+    iterations: int  # MES runs made
+    increment: int  # per-voter increment of the final outcome (over the start)
+
+
+Progress = Callable[[int, int, str], None]
+
+
+def add1_until_exhaustive(
+    prep: Prepared, budget: int, beta0: Fraction, all_projects: bool, progress: Progress | None
+) -> Add1Result:
+    """Per-voter money beta0, beta0 + 1, ...: the first exhaustive outcome; if an outcome goes over the
+    budget first, the one before it."""
+    t = 0
+    prev: tuple[int, MesRun] | None = None
+    iterations = 0
+    while True:
+        run = run_mes(prep, beta0 + t, track=True)
+        iterations += 1
+        spent = total_cost(prep, run.winners)
+        if progress:
+            progress(min(spent, budget), budget, f"per-voter budget {beta0 + t}")
+        if spent > budget:
+            if prev is None:  # cannot happen: MES never overspends at the start
+                return Add1Result(run, iterations, t)
+            prev_t, prev_run = prev
+            # the previous outcome holds for every increment up to t - 1: report it at t - 1
+            if t - 1 != prev_t:
+                prev_run = run_mes(prep, beta0 + t - 1)
+                iterations += 1
+            return Add1Result(prev_run, iterations, t - 1)
+        if is_exhaustive(prep, run.winners, budget, all_projects):
+            return Add1Result(run, iterations, t)
+        nxt = _next_increment(t, run)
+        if nxt is None:  # no amount of extra money changes this outcome
+            return Add1Result(run, iterations, t)
+        prev = (t, run)
+        t = nxt
+
+
+def add1_while_next_fits(
+    prep: Prepared,
+    budget: int,
+    beta0: Fraction,
+    stop_when_exhaustive: bool,
+    all_projects: bool,
+    progress: Progress | None,
+) -> Add1Result:
+    """Per-voter money beta0 + t for the largest t (stepping by 1 from 0) whose next outcome (t + 1)
+    still fits in the budget; with stop_when_exhaustive, stop earlier at an exhaustive outcome."""
+    t = 0
+    run = run_mes(prep, beta0, track=True)
+    iterations = 1
+    while True:
+        if stop_when_exhaustive and is_exhaustive(prep, run.winners, budget, all_projects):
+            break
+        nxt = _next_increment(t, run)
+        if nxt is None:
+            break
+        candidate = run_mes(prep, beta0 + nxt, track=True)
+        iterations += 1
+        spent = total_cost(prep, candidate.winners)
+        if progress:
+            progress(min(spent, budget), budget, f"per-voter budget {beta0 + nxt}")
+        if spent > budget:
+            # every increment from t to nxt - 1 gives the outcome of t; the loop stepping by 1 ends at nxt - 1
+            if nxt - 1 != t:
+                run = run_mes(prep, beta0 + nxt - 1)
+                iterations += 1
+                t = nxt - 1
+            break
+        run, t = candidate, nxt
+    return Add1Result(run, iterations, t)
