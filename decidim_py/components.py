@@ -92,6 +92,8 @@ class ComponentManifest:
     exports: dict[str, Callable[..., Any]] = field(default_factory=dict)
     log_presenters: dict[str, Callable[..., Any]] = field(default_factory=dict)
     on_publish: Callable[[Any], None] | None = None
+    # checks the global settings as a whole before they are saved; raises InvalidState with the reason
+    validate_settings: Callable[[dict[str, Any]], None] | None = None
 
 
 _registry: dict[str, ComponentManifest] = {}
@@ -244,6 +246,8 @@ def update_component(
         component.name = name
     if global_values is not None:
         new = Settings(manifest.global_settings, {**(component.settings or {}), **global_values})
+        if manifest.validate_settings is not None:
+            manifest.validate_settings(new.as_dict())
         old = component.global_settings.as_dict()
         diff = {k: {"from": old.get(k), "to": v} for k, v in new.as_dict().items() if old.get(k) != v}
         if diff:

@@ -17,7 +17,8 @@ DEFAULTS: dict[str, Any] = {
     "ENV": "production",
     "DEV_SIGN_IN": False,  # development-only persona sign-in (never in production)
     "SPACES": ["processes"],  # space modules, each with init_app(app)
-    "COMPONENTS": ["proposals", "debates"],  # component modules to import (entry points are found too)
+    # component modules to import (entry points are found too)
+    "COMPONENTS": ["proposals", "debates", "budgets.component"],
     "SESSION_COOKIE_SECURE": False,
     "TRUSTED_PROXIES": 0,
     "DEFAULT_LOCALE": "en",

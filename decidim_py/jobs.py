@@ -41,6 +41,13 @@ def app() -> Any:
     return _app
 
 
+@huey.on_startup()
+def _load_components() -> None:
+    """Components declare their tasks in modules the application imports (e.g. budgets.closing):
+    each consumer worker builds the application once at start, so it knows every task."""
+    app()
+
+
 @huey.periodic_task(crontab(minute="*/15"))
 def purge_expired_identity_state() -> int:
     """End of life of sign-in state: expired auth requests, pending sign-ups, sessions, logout jtis."""

@@ -109,13 +109,9 @@ def _edit(actor: Any, proposal: Proposal) -> Verdict:
 
 
 def _support_eligibility(actor: Any, component: Any) -> Verdict | None:
-    from decidim_py.identity.eligibility import check, requirement_for
+    from decidim_py.identity.eligibility import refusal
 
-    req = requirement_for(component, "support")
-    if req is None:
-        return None
-    verdict = check(actor, req)
-    return verdict if not verdict else None
+    return refusal(actor, component, "support")
 
 
 def _support(actor: Any, proposal: Proposal) -> Verdict:

@@ -193,14 +193,9 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
 def person_key_for(user: Any, component: Component) -> str | None:
     """The key "one person, one support" is unique on: the verified person when the component
     requires one for `support`, the account otherwise."""
-    from decidim_py.identity.eligibility import requirement_for
-    from decidim_py.identity.services import active_verification
+    from decidim_py.identity.eligibility import person_key_for as key_for
 
-    req = requirement_for(component, "support")
-    if req is not None and req.person_key:
-        verification = active_verification(user)
-        return verification.person_key if verification is not None else None
-    return f"user:{user.id}"
+    return key_for(user, component, "support")
 
 
 def supports_of(component: Component, key: str) -> dict[int, bool]:

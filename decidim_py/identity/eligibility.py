@@ -143,6 +143,29 @@ def check(user: Any, req: ActionRequirement, *, session_level: Assurance | None 
     return allow()
 
 
+def refusal(user: Any, component: Any, verb: str) -> Verdict | None:
+    """The refusal of the component's requirement for `verb` (None: no requirement, or it is met),
+    for actions that need the same eligibility as another (unsupporting as supporting...)."""
+    req = requirement_for(component, verb)
+    if req is None:
+        return None
+    verdict = check(user, req)
+    return verdict if not verdict else None
+
+
+def person_key_for(user: Any, component: Any, verb: str) -> str | None:
+    """The key "one person, one voice" is unique on for the component's action `verb`: the verified
+    person when its requirement asks for one (None while the account has no verification), the
+    account otherwise."""
+    from .services import active_verification
+
+    req = requirement_for(component, verb)
+    if req is not None and req.person_key:
+        verification = active_verification(user)
+        return verification.person_key if verification is not None else None
+    return f"user:{user.id}"
+
+
 def _component_of(subject: Any) -> Any:
     if type(subject).__name__ == "Component":
         return subject
