@@ -43,7 +43,8 @@ MANIFEST = register_component(ComponentManifest(
 ))
 
 
-def _load_debate(organization_id: int, debate_id: int) -> object | None:
+def _load_any_debate(organization_id: int, debate_id: int) -> object | None:
+    """A debate, hidden by moderation or not (moderation needs the hidden ones)."""
     from decidim_py.db import db
 
     from .models import Debate
@@ -52,6 +53,14 @@ def _load_debate(organization_id: int, debate_id: int) -> object | None:
     if debate is None or debate.organization_id != organization_id:
         return None
     return debate
+
+
+def _load_debate(organization_id: int, debate_id: int) -> object | None:
+    """A debate that moderation has not hidden."""
+    from decidim_py.moderation import is_hidden
+
+    debate = _load_any_debate(organization_id, debate_id)
+    return None if debate is None or is_hidden(debate) else debate
 
 
 def _debate_url(debate: object) -> str:
@@ -69,4 +78,20 @@ def _register_comments() -> None:
                                      url_of=_debate_url))
 
 
+def _register_moderation_and_notifications() -> None:
+    """Debates are reportable and followable; closing one notifies its followers."""
+    from decidim_py.moderation.registry import Reportable, register_reportable
+    from decidim_py.notifications import Event, Followable, register_event, register_followable
+
+    register_reportable(Reportable("Debate", load=_load_any_debate, component_of=lambda d: d.component,
+                                   author_of=lambda d: None if d.official else d.author, url_of=_debate_url,
+                                   preview=lambda d: d.title))
+    register_followable(Followable("Debate", load=_load_debate, component_of=lambda d: d.component,
+                                   url_of=_debate_url, title_of=lambda d: d.title))
+    register_event(Event("debates.closed", render=lambda d: _(
+        'The debate "%(title)s" was closed: read its conclusions.', title=d.get("title", "")),
+        anchor=lambda _d: "conclusions-title"))
+
+
 _register_comments()
+_register_moderation_and_notifications()

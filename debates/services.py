@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _
 from decidim_py.components import Component
 from decidim_py.db import db, utcnow
 from decidim_py.errors import InvalidState
+from decidim_py.notifications import ensure_following, notify_followers_of
 from decidim_py.permissions import require
 from decidim_py.transparency import record
 
@@ -72,6 +73,8 @@ def create_debate(actor: Any, component: Component, data: DebateData, *, officia
     db.session.flush()
     record(actor, "debates.debate.create", debate, component=component,
            changes={**_changes(debate), "official": official})
+    if not official:
+        ensure_following(actor, debate)  # authors follow their debates
     return debate
 
 
@@ -120,4 +123,5 @@ def close_debate(actor: Any, debate: Debate, conclusions: str) -> Debate:
     db.session.flush()
     record(actor, "debates.debate.close", debate, component=debate.component,
            changes={"conclusions_sha256": sha256(text)})
+    notify_followers_of(debate, "debates.closed", exclude_user_id=actor.id)
     return debate

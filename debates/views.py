@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from decidim_py.components import component_blueprint
 from decidim_py.db import db
+from decidim_py.moderation import is_hidden
 from decidim_py.permissions import can
 from decidim_py.web import actor, run_form
 
@@ -27,6 +28,8 @@ def load_debate(debate_id: int) -> Debate:
     debate = db.session.get(Debate, debate_id)
     if debate is None or debate.component_id != g.component.id:
         abort(404)
+    if is_hidden(debate) and not can(actor(), "moderation.item.manage", g.space):
+        abort(404)  # hidden by moderation: only its moderators see it
     return debate
 
 
@@ -66,7 +69,7 @@ def show(debate_id: int) -> Any:
     debate = load_debate(debate_id)
     user = actor()
     return render_template(
-        "debates/show.html", component=g.component, space=g.space, debate=debate,
+        "debates/show.html", component=g.component, space=g.space, debate=debate, hidden=is_hidden(debate),
         edit=can(user, "debates.debate.edit", debate), close=can(user, "debates.debate.close", debate),
         entry=close_entry(debate) if debate.is_closed else None,
         instructions=g.component.global_settings.instructions,

@@ -17,6 +17,7 @@ from .accounts.roles import (
     HOST_ROLE_LABELS,
     add_host_member,
     administered_host_ids,
+    has_any_space_role,
     remove_host_member,
 )
 from .db import db
@@ -36,8 +37,7 @@ def admin_access_rule(user: Any, action: str, subject: Any) -> Any:
         return None
     if administered_host_ids(user) or (action == "admin.access" and user.is_user_manager):
         return allow()
-    has_role = db.session.scalar(select(SpaceRole.id).where(SpaceRole.user_id == user.id).limit(1))
-    if has_role is not None:
+    if has_any_space_role(user):
         return allow()
     return deny(_("The admin area is for administrators."), "not_admin")
 

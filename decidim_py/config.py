@@ -33,11 +33,12 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     # Integrate decisions into the log right after each commit (a worker also does it, as a safety net)
     "LOG_INTEGRATE_INLINE": True,
+    "NOTIFICATION_RETENTION_DAYS": 180,  # in-app notifications older than this are purged
 }
 
 BOOL_KEYS = {"DEV_SIGN_IN", "SESSION_COOKIE_SECURE", "SQL_ECHO", "ALLOW_INSECURE_ISSUERS", "RATELIMIT_ENABLED",
              "LOG_INTEGRATE_INLINE"}
-INT_KEYS = {"TRUSTED_PROXIES"}
+INT_KEYS = {"TRUSTED_PROXIES", "NOTIFICATION_RETENTION_DAYS"}
 LIST_KEYS = {"COMPONENTS", "LOCALES", "SPACES"}
 
 

@@ -69,10 +69,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     limits.init_app(app)
     identity.init_app(app)
-    from . import comments, moderation
+    from . import comments, moderation, notifications
 
     comments.init_app(app)
     moderation.init_app(app)
+    notifications.init_app(app)
     for space_module in settings.get("SPACES", ["processes"]):
         importlib.import_module(space_module).init_app(app)
     load_components(app)

@@ -58,6 +58,17 @@ def purge_expired_identity_state() -> int:
         return purge_expired()
 
 
+@huey.periodic_task(crontab(minute="45", hour="3"))
+def purge_expired_notifications() -> int:
+    """End of life of notifications: older than DECIDIM_NOTIFICATION_RETENTION_DAYS (default 180),
+    and the follows and notifications of deleted accounts. Daily."""
+    from .db import session_scope
+    from .notifications.services import purge_expired
+
+    with app().app_context(), session_scope():
+        return purge_expired()
+
+
 @huey.periodic_task(crontab(minute="*"))
 def integrate_logs() -> int:
     """Safety net for the inline integration: a decision committed just before a crash, or while

@@ -15,6 +15,7 @@ def import_all_models() -> None:
     importlib.import_module("decidim_py.identity.models")
     importlib.import_module("decidim_py.comments.models")
     importlib.import_module("decidim_py.moderation.models")
+    importlib.import_module("decidim_py.notifications.models")
     settings = from_environment()
     for module in settings["SPACES"]:
         importlib.import_module(f"{module}.models")

@@ -76,7 +76,8 @@ MANIFEST = register_component(ComponentManifest(
 ))
 
 
-def _load_proposal(organization_id: int, proposal_id: int) -> object | None:
+def _load_any_proposal(organization_id: int, proposal_id: int) -> object | None:
+    """A published proposal, hidden or not (moderation needs the hidden ones)."""
     from decidim_py.db import db
 
     from .models import Proposal
@@ -85,6 +86,12 @@ def _load_proposal(organization_id: int, proposal_id: int) -> object | None:
     if proposal is None or proposal.component.organization_id != organization_id or not proposal.published_at:
         return None
     return proposal
+
+
+def _load_proposal(organization_id: int, proposal_id: int) -> object | None:
+    """A published proposal that moderation has not hidden."""
+    proposal = _load_any_proposal(organization_id, proposal_id)
+    return None if proposal is None or proposal.hidden_at is not None else proposal  # type: ignore[attr-defined]
 
 
 def _proposal_url(proposal: object) -> str:
@@ -102,4 +109,28 @@ def _register_comments() -> None:
                                      url_of=_proposal_url))
 
 
+def _set_hidden(proposal: object, hidden_at: object) -> None:
+    proposal.hidden_at = hidden_at  # type: ignore[attr-defined]  # the copy the lists filter on
+
+
+def _register_moderation_and_notifications() -> None:
+    """Proposals are reportable (moderation keeps hidden_at) and followable, with their events."""
+    from decidim_py.moderation.registry import Reportable, register_reportable
+    from decidim_py.notifications import Event, Followable, register_event, register_followable
+
+    from .forms import STATE_LABELS
+
+    register_reportable(Reportable("Proposal", load=_load_any_proposal, component_of=lambda p: p.component,
+                                   author_of=lambda p: p.author, url_of=_proposal_url,
+                                   preview=lambda p: p.title, on_hidden=_set_hidden))
+    register_followable(Followable("Proposal", load=_load_proposal, component_of=lambda p: p.component,
+                                   url_of=_proposal_url, title_of=lambda p: p.title))
+    register_event(Event("proposals.answer_published", render=lambda d: _(
+        'The proposal "%(title)s" has an answer: %(state)s.', title=d.get("title", ""),
+        state=STATE_LABELS.get(d.get("state", ""), d.get("state", "")))))
+    register_event(Event("proposals.withdrawn", render=lambda d: _(
+        'The proposal "%(title)s" was withdrawn by its author.', title=d.get("title", ""))))
+
+
 _register_comments()
+_register_moderation_and_notifications()

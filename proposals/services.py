@@ -29,6 +29,7 @@ from decidim_py.components import Component
 from decidim_py.db import db, utcnow
 from decidim_py.errors import InvalidState
 from decidim_py.locking import lock_row, write_lock_up_front  # noqa: F401  (views call services.write_lock_up_front)
+from decidim_py.notifications import ensure_following, notify_followers_of
 from decidim_py.permissions import NotAllowed, deny, require
 from decidim_py.transparency import Visibility, record
 
@@ -161,6 +162,7 @@ def publish_proposal(actor: Any, proposal: Proposal) -> Proposal:
     record(actor, "proposals.proposal.publish", proposal, component=proposal.component,
            changes={"reference": proposal.reference, "title_sha256": sha256(proposal.title),
                     "body_sha256": sha256(proposal.body)})
+    ensure_following(actor, proposal)  # authors follow their proposals
     return proposal
 
 
@@ -184,6 +186,7 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
     db.session.flush()
     record(actor, "proposals.proposal.withdraw", proposal, component=proposal.component,
            changes={"reference": proposal.reference})
+    notify_followers_of(proposal, "proposals.withdrawn", exclude_user_id=actor.id)
     return proposal
 
 
@@ -257,6 +260,7 @@ def support_proposal(actor: Any, proposal: Proposal) -> ProposalSupport:
             .values(is_temporary=False).execution_options(synchronize_session=False))
         db.session.expire(support, ["is_temporary"])
     _recount(affected)
+    ensure_following(actor, proposal)  # supporters follow what they support
     return support
 
 
@@ -312,6 +316,7 @@ def answer_proposal(actor: Any, proposal: Proposal, state: ProposalState | str, 
     if state == ProposalState.ACCEPTED and component.global_settings.answers_with_costs and cost is None:
         raise InvalidState(_("Please give the cost of an accepted proposal."))
     was_published = proposal.state_published_at is not None
+    public_state_before = proposal.state
     proposal.internal_state = state
     proposal.answer = answer
     proposal.cost = cost if state == ProposalState.ACCEPTED else None
@@ -326,7 +331,15 @@ def answer_proposal(actor: Any, proposal: Proposal, state: ProposalState | str, 
     public = was_published or proposal.state_published_at is not None
     record(actor, "proposals.proposal.answer", proposal, component=component,
            changes=_answer_changes(proposal), visibility=Visibility.PUBLIC if public else Visibility.ADMIN)
+    if proposal.state is not None and proposal.state != public_state_before:
+        _notify_answer(actor, proposal)
     return proposal
+
+
+def _notify_answer(actor: Any, proposal: Proposal) -> None:
+    """Followers hear of an answer once it is public (b.2: only when the state is published)."""
+    notify_followers_of(proposal, "proposals.answer_published", {"state": str(proposal.internal_state)},
+                        exclude_user_id=getattr(actor, "id", None))
 
 
 def publish_answers(actor: Any, component: Component, ids: list[int] | None = None) -> int:
@@ -342,18 +355,20 @@ def publish_answers(actor: Any, component: Component, ids: list[int] | None = No
         db.session.flush()
         record(actor, "proposals.proposal.answer", proposal, component=component,
                changes=_answer_changes(proposal))
+        if proposal.state is not None:
+            _notify_answer(actor, proposal)
         n += 1
     return n
 
 
 def hide_proposal(actor: Any, proposal: Proposal, reason: str) -> Proposal:
+    """Hide a proposal from the admin screens: the same moderation decision as the moderators'
+    (`moderation.hide`), so there is one notion of hidden, shown again from the moderation screen.
+    Moderation keeps `proposal.hidden_at`, which the lists filter on."""
+    from decidim_py.moderation.services import hide_resource
+
     require(actor, "proposals.proposal.hide", proposal)
     if proposal.hidden_at is not None:
         raise InvalidState(_("This proposal is already hidden."))
-    if not (reason or "").strip():
-        raise InvalidState(_("Please give the reason for hiding it."))
-    proposal.hidden_at = utcnow()
-    db.session.flush()
-    record(actor, "proposals.proposal.hide", proposal, component=proposal.component,
-           changes={"reference": proposal.reference}, reason=reason.strip())
+    hide_resource(actor, proposal, reason)
     return proposal

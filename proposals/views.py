@@ -41,8 +41,9 @@ def _proposal(proposal_id: int) -> Proposal:
     user = actor()
     if proposal.is_draft and (user is None or proposal.author_id != user.id):
         abort(404)
-    if proposal.hidden_at is not None and not can(user, "proposals.proposal.hide", proposal):
-        abort(404)
+    if proposal.hidden_at is not None and not (can(user, "proposals.proposal.hide", proposal)
+                                               or can(user, "moderation.item.manage", g.space)):
+        abort(404)  # hidden by moderation: only its moderators and the component's admins see it
     return proposal
 
 

@@ -22,21 +22,29 @@ ROLE_LABELS = {
 HOST_ROLE_LABELS = {HostRole.ADMIN: _("Host administrator"), HostRole.MEMBER: _("Member")}
 
 
+def _space_roles(user: Any) -> dict[tuple[str, int], set[str]]:
+    """{(space type, space id): roles} of a user: one query per request for every space (a person
+    has a handful of roles), which also answers "has any role" for the admin link of the header."""
+    cache = _role_cache(user)
+    if "spaces" not in cache:
+        by_space: dict[tuple[str, int], set[str]] = {}
+        rows = db.session.execute(
+            select(SpaceRole.space_type, SpaceRole.space_id, SpaceRole.role).where(SpaceRole.user_id == user.id)
+        )
+        for space_type, space_id, role in rows:
+            by_space.setdefault((str(space_type), space_id), set()).add(str(role))
+        cache["spaces"] = by_space
+    return cache["spaces"]
+
+
 def space_roles_of(user: Any, space: Any) -> set[str]:
     if user is None or getattr(user, "id", None) is None:
         return set()
-    cache = _role_cache(user)
-    key = (space_type_of(space).name, space.id)
-    if key not in cache:
-        rows = db.session.scalars(
-            select(SpaceRole.role).where(
-                SpaceRole.user_id == user.id,
-                SpaceRole.space_type == key[0],
-                SpaceRole.space_id == key[1],
-            )
-        )
-        cache[key] = {str(r) for r in rows}
-    return cache[key]
+    return set(_space_roles(user).get((space_type_of(space).name, space.id), set()))
+
+
+def has_any_space_role(user: Any) -> bool:
+    return user is not None and getattr(user, "id", None) is not None and bool(_space_roles(user))
 
 
 def _role_cache(user: Any) -> dict[Any, Any]:

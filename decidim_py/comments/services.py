@@ -70,7 +70,18 @@ def create_comment(
             update(Comment).where(Comment.id == root_id).values(replies_count=Comment.replies_count + 1)
         )
     db.session.flush()
+    _follow_and_notify(actor, target.resource, comment)
     return comment
+
+
+def _follow_and_notify(actor: Any, resource: Any, comment: Comment) -> None:
+    """Commenting follows the item; its other followers are notified (when it is followable)."""
+    from ..notifications import COMMENT_CREATED, ensure_following, followable_for, notify_followers_of
+
+    if followable_for(resource) is None:
+        return
+    ensure_following(actor, resource)
+    notify_followers_of(resource, COMMENT_CREATED, {"comment_id": comment.id}, exclude_user_id=actor.id)
 
 
 def edit_comment(actor: Any, comment: Comment, body: str) -> Comment:

@@ -22,3 +22,6 @@ def init_app(app: Flask) -> None:
         if blueprint.name not in app.blueprints:
             app.register_blueprint(blueprint)
     app.jinja_env.globals["can_report"] = permissions.can_report
+    from .forms import REASON_CHOICES
+
+    app.jinja_env.globals["REPORT_REASONS"] = REASON_CHOICES

@@ -20,6 +20,9 @@ class Reportable:
     author_of: Callable[[Any], Any]  # the item's author (a User) or None
     url_of: Callable[[Any], str]  # the public page showing the item
     preview: Callable[[Any], str]  # a short plain text shown to moderators
+    # called when moderation hides (a datetime) or shows again (None) the item, for a component that
+    # keeps a copy of the moderation's hidden_at on its own rows (so its lists filter without a join)
+    on_hidden: Callable[[Any, Any], None] | None = None
 
 
 _reportables: dict[str, Reportable] = {}

@@ -50,6 +50,17 @@ def _moderation_of(resource: Any, component: Component | None) -> Moderation:
     return moderation
 
 
+def _hidden_changed(moderation: Moderation) -> None:
+    """Tell the item's component that moderation hid it or showed it again (Reportable.on_hidden)."""
+    reportable = reportable_for(moderation.resource_type)
+    if reportable is None or reportable.on_hidden is None:
+        return
+    resource = reportable.load(moderation.organization_id, moderation.resource_id)
+    if resource is not None:
+        reportable.on_hidden(resource, moderation.hidden_at)
+        db.session.flush()
+
+
 def main_reason(moderation: Moderation) -> str:
     """The reason most reporters gave (ties: the first in the list of reasons)."""
     rows = db.session.execute(
@@ -118,6 +129,7 @@ def report(actor: Any, resource: Any, reason: str, details: str | None = None) -
     if count == HIDE_THRESHOLD and moderation.hidden_at is None:
         moderation.hidden_at = utcnow()
         db.session.flush()
+        _hidden_changed(moderation)
         record(None, "moderation.hide", moderation, organization_id=moderation.organization_id,
                space=_space(moderation), component=component,
                changes=_changes(moderation, automatic=True, reports=count))
@@ -141,9 +153,21 @@ def hide(actor: Any, moderation: Moderation, justification: str) -> Moderation:
         raise InvalidState(_("This item is already hidden."))
     moderation.hidden_at = utcnow()
     db.session.flush()
+    _hidden_changed(moderation)
     record(actor, "moderation.hide", moderation, organization_id=moderation.organization_id, space=space,
            component=_component(moderation), changes=_changes(moderation, automatic=False), reason=text)
     return moderation
+
+
+def hide_resource(actor: Any, resource: Any, justification: str) -> Moderation:
+    """Hide an item that nobody reported (e.g. from a component's admin screen): the same decision."""
+    reportable = reportable_for(type(resource).__name__)
+    if reportable is None:
+        raise InvalidState(_("This cannot be hidden."))
+    component = reportable.component_of(resource)
+    require(actor, "moderation.item.hide", component.space if component is not None else None)
+    _justification(justification)  # refused before anything is written
+    return hide(actor, _moderation_of(resource, component), justification)
 
 
 def unhide(actor: Any, moderation: Moderation, justification: str) -> Moderation:
@@ -157,6 +181,7 @@ def unhide(actor: Any, moderation: Moderation, justification: str) -> Moderation
     moderation.hidden_at = None
     moderation.report_count = 0
     db.session.flush()
+    _hidden_changed(moderation)
     record(actor, "moderation.unhide", moderation, organization_id=moderation.organization_id, space=space,
            component=_component(moderation), changes=changes, reason=text)
     return moderation

@@ -458,13 +458,15 @@ def test_only_admins_and_evaluators_answer(app, org, author):
         s.hide_proposal(evaluator, p, "spam")
 
 
-def test_hide_is_recorded_with_its_reason(app, org, author):
+def test_hide_is_a_moderation_decision_with_its_reason(app, org, author):
     p = _published(make_component(org), author)
     admin = make_admin(org)
     with pytest.raises(InvalidState):
         s.hide_proposal(admin, p, " ")
+    assert not _records("moderation.hide")
     s.hide_proposal(admin, p, "Insults")
-    (rec,) = _records("proposals.proposal.hide")
-    assert rec.reason == "Insults"
+    (rec,) = _records("moderation.hide")  # one notion of hidden: moderation's (shown again from its screen)
+    assert rec.reason == "Insults" and rec.changes["item"] == {"type": "Proposal", "id": p.id}
+    assert p.hidden_at is not None
     with pytest.raises(InvalidState):
         s.hide_proposal(admin, p, "again")
