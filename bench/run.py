@@ -192,13 +192,14 @@ class Database:
 class Server:
     """gunicorn serving app:app on a free loopback port."""
 
-    def __init__(self, database_url: str, workers: int, logfile: Path) -> None:
+    def __init__(self, database_url: str, workers: int, logfile: Path, secret_key: str | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.command = gunicorn_command()
         self.logfile = logfile
+        # a driver that signs sessions in (bench/proposals_load.py's voters) passes the key it signs with
         env = {**os.environ, "DECIDIM_DATABASE_URL": database_url,
-               "DECIDIM_SECRET_KEY": secrets.token_urlsafe(32)}
+               "DECIDIM_SECRET_KEY": secret_key or secrets.token_urlsafe(32)}
         self._log = open(logfile, "wb")  # closed in stop()
         self.proc = subprocess.Popen(
             self.command + ["--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
