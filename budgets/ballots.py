@@ -130,14 +130,16 @@ def ballot_of(budget: Budget, key: str | None, *, for_update: bool = False) -> B
 def _enter(actor: Any, budget: Budget, action: str, *, lock_budget: bool = False) -> str:
     """Take the person's lock, then check the permission (the workflow reads the person's ballots,
     which nobody else can change while the lock is held). Checking out and cancelling also lock the
-    budget's row, which closing locks too: no ballot is checked out after the ballots file was built."""
+    budget's row, which closing locks too: no ballot is checked out after the ballots file was built.
+    Rows are locked FOR NO KEY UPDATE (key_share): inserting ballots and items that reference them
+    takes FOR KEY SHARE, which must not conflict, or two voters would deadlock."""
     key = person_key_for(actor, budget.component)
     if key is None:
         require(actor, action, budget)  # the eligibility link says why
         raise NotAllowed(deny(_("Please verify your identity: sign in with your digital identity."), "verify"))
     lock_row(BudgetLock, component_id=budget.component_id, key=key)
     q = select(Budget).where(Budget.id == budget.id).execution_options(populate_existing=True)
-    db.session.execute(q.with_for_update() if lock_budget else q)  # closed meanwhile?
+    db.session.execute(q.with_for_update(key_share=True) if lock_budget else q)  # closed meanwhile?
     require(actor, action, budget)
     return key
 
@@ -183,7 +185,7 @@ def _count(budget: Budget, project_ids: list[int], delta: int) -> None:
                        .values(ballots_count=Budget.ballots_count + delta).execution_options(synchronize_session=False))
     if project_ids:
         db.session.execute(select(Project.id).where(Project.id.in_(sorted(project_ids))).order_by(Project.id)
-                           .with_for_update())
+                           .with_for_update(key_share=True))
         db.session.execute(update(Project).where(Project.id.in_(sorted(project_ids)))
                            .values(votes_count=Project.votes_count + delta)
                            .execution_options(synchronize_session=False))

@@ -116,7 +116,7 @@ def close_voting(actor: Any, budget: Budget) -> BudgetResult:
     """Close voting in a budget: publish the anonymous ballots file (its SHA-256 in the public record)
     and queue the outcome's computation. Unfinished (not checked-out) ballots are discarded."""
     require(actor, "budgets.budget.manage", budget)
-    db.session.execute(select(Budget).where(Budget.id == budget.id).with_for_update()
+    db.session.execute(select(Budget).where(Budget.id == budget.id).with_for_update(key_share=True)
                        .execution_options(populate_existing=True))
     if budget.is_closed:
         raise InvalidState(_("Voting in this budget is already closed."))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -14,7 +15,9 @@ from decidim_py.i18n import translated
 
 def format_money(cents: int | Fraction) -> str:
     """An amount in cents, in the reader's locale ("1.500,00 €")."""
-    return format_currency(Fraction(cents) / 100, "EUR")
+    value = Fraction(cents) / 100
+    amount = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"))
+    return format_currency(amount, "EUR")
 
 
 def _cents(value: Any, scale: int) -> Fraction:

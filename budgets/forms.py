@@ -45,7 +45,7 @@ class BudgetForm(FlaskForm):
     total_amount = StringField(_("Total amount (euros)"), validators=[
         DataRequired(message=_("Please give the total amount.")), _amount],
         description=_("For example 250000 or 250000.50."))
-    zone = SelectField(_("Zone"), choices=[], description=_(
+    zone = SelectField(_("Zone"), choices=[], default="", description=_(
         "Optional. With the zone workflow, only residents of this zone (as their identity provider says) can vote "
         "in this budget; a budget without a zone is for the whole city."))
     weight = IntegerField(_("Position"), default=0, validators=[Optional(), NumberRange(min=0, message=_(

@@ -264,9 +264,11 @@ def delete_project(actor: Any, project: Project) -> None:
         raise InvalidState(_("A project that is in someone's ballot cannot be deleted."))
     record(actor, "budgets.project.delete", project, component=project.budget.component,
            changes={"budget": project.budget_id, "title": project.title})
+    budget = project.budget
     project.proposals = []
     db.session.delete(project)
     db.session.flush()
+    db.session.expire(budget, ["projects"])
 
 
 def import_projects_from_proposals(actor: Any, budget: Budget, proposals_component: Component) -> int:

@@ -18,7 +18,7 @@ from .permissions import permissions
 from .views import bp
 
 SORTS = (("automatic", _("Automatic")), ("random", _("Random")), ("recent", _("Most recent")),
-         ("most_supported", _("Most supported")))
+         ("most_supported", _("Most supported")), ("most_commented", _("Most commented")))
 
 GLOBAL_SETTINGS = [
     Setting("vote_limit", "int", default=0, min=0, label=_("Supports per participant"),
@@ -106,7 +106,23 @@ def _register_comments() -> None:
     from decidim_py.comments import Commentable, register_commentable
 
     register_commentable(Commentable("Proposal", load=_load_proposal, component_of=lambda p: p.component,
-                                     url_of=_proposal_url))
+                                     url_of=_proposal_url, on_count_change=_comments_count_changed))
+
+
+def _comments_count_changed(proposal_id: int, delta: int) -> None:
+    """The "most commented" counter: one atomic UPDATE, exact under concurrent comments."""
+    from sqlalchemy import update
+
+    from decidim_py.db import db
+
+    from .models import Proposal
+
+    db.session.execute(update(Proposal).where(Proposal.id == proposal_id)
+                       .values(comments_count=Proposal.comments_count + delta)
+                       .execution_options(synchronize_session=False))
+    proposal = db.session.identity_map.get(db.session.identity_key(Proposal, proposal_id))
+    if proposal is not None:
+        db.session.expire(proposal, ["comments_count"])
 
 
 def _set_hidden(proposal: object, hidden_at: object) -> None:

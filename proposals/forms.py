@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -30,6 +31,9 @@ class ProposalForm(FlaskForm):
         description=_("Between %(min)d and %(max)d characters.", min=TITLE_MIN, max=TITLE_MAX),
     )
     body = TextAreaField(_("Description"))
+    # shown to members of a host (the view sets the choices); the service checks the membership
+    author_host_id = SelectField(_("Propose as"), coerce=int, choices=choices([(0, _("Myself"))]), default=0,
+                                 validate_choice=False)
 
     def __init__(self, *args: Any, body_max: int = 500, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,7 +46,9 @@ class ProposalForm(FlaskForm):
         self.body.description = _("Between %(min)d and %(max)d characters.", min=BODY_MIN, max=body_max)
 
     def to_data(self) -> ProposalData:
-        return ProposalData(title=self.title.data or "", body=self.body.data or "")
+        host = getattr(self, "author_host_id", None)
+        return ProposalData(title=self.title.data or "", body=self.body.data or "",
+                            host_id=(host.data or None) if host is not None else None)
 
 
 class AnswerForm(FlaskForm):
@@ -56,3 +62,27 @@ class AnswerForm(FlaskForm):
 class HideForm(FlaskForm):
     reason = StringField(_("Reason"), validators=[DataRequired(message=_("Please give the reason.")),
                                                   Length(max=500)])
+
+
+class OfficialProposalForm(ProposalForm):
+    """The admin's "new official proposal" screen: title and description only."""
+
+    author_host_id = None  # type: ignore[assignment]
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(_("Private note"), validators=[
+        DataRequired(message=_("Write the note before saving it.")), Length(max=2000)],
+        description=_("Only the administrators of this space and the evaluators of this proposal see it."))
+
+
+class EvaluatorForm(FlaskForm):
+    evaluator_id = SelectField(_("Evaluator"), coerce=int, choices=[],
+                               validators=[DataRequired(message=_("Choose an evaluator."))])
+
+
+class ImportForm(FlaskForm):
+    format = SelectField(_("Format"), choices=choices([("csv", _("CSV")), ("json", _("JSON"))]))
+    file = FileField(_("File"), validators=[FileRequired(message=_("Please choose a file."))],
+                     description=_("The columns (or keys) of the export: title and body are required; state, "
+                                   "answer, cost and state_published_at are optional."))

@@ -12,6 +12,10 @@ KINDS = {
     "proposals.proposal.withdraw": _("Proposal withdrawn"),
     "proposals.proposal.answer": _("Proposal answered"),
     "proposals.proposal.hide": _("Proposal hidden"),
+    "proposals.proposal.import": _("Proposals imported"),
+    "proposals.evaluator.assign": _("Evaluator assigned to a proposal"),
+    "proposals.evaluator.unassign": _("Evaluator removed from a proposal"),
+    "proposals.note.create": _("Private note added to a proposal"),
 }
 
 for _name, _label in KINDS.items():

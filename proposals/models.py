@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from decidim_py.accounts.models import User
+from decidim_py.accounts.models import Host, User
 from decidim_py.components import Component
 from decidim_py.db import Base, TimestampMixin, str_enum, utcnow
 
@@ -25,6 +25,10 @@ class Proposal(TimestampMixin, Base):
     __table_args__ = (
         Index("ix_proposals_proposals_component_published", "component_id", "published_at"),
         Index("ix_proposals_proposals_author", "author_id", "component_id"),
+        # similar titles (proposals/similar.py): a trigram GIN index on PostgreSQL (pg_trgm); a plain
+        # index of the same name on SQLite (autogenerate cannot compare a PostgreSQL-only index)
+        Index("ix_proposals_proposals_title_trgm", "title", postgresql_using="gin",
+              postgresql_ops={"title": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,9 +50,15 @@ class Proposal(TimestampMixin, Base):
     edited_at: Mapped[datetime] = mapped_column(default=utcnow)  # start of the edit window
     withdrawn_at: Mapped[datetime | None] = mapped_column()
     hidden_at: Mapped[datetime | None] = mapped_column()
+    # origin: official (an admin's "new official proposal" screen or an import; no author), on behalf
+    # of a host (a member chose it), or a participant's own
+    is_official: Mapped[bool] = mapped_column(default=False)
+    author_host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"), index=True)
+    comments_count: Mapped[int] = mapped_column(default=0)  # not deleted, kept by the comments hook
 
     component: Mapped[Component] = relationship()
     author: Mapped[User | None] = relationship()
+    author_host: Mapped[Host | None] = relationship()
 
     @property
     def is_draft(self) -> bool:
@@ -97,3 +107,33 @@ class ProposalLock(Base):
 
     component_id: Mapped[int] = mapped_column(ForeignKey("components.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class ProposalEvaluatorAssignment(Base):
+    """An evaluator of the space assigned to a proposal: they see it in the admin and may answer it."""
+
+    __tablename__ = "proposals_evaluator_assignments"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals_proposals.id", ondelete="CASCADE"))
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class ProposalNote(Base):
+    """A private note on a proposal: only the space's admins and the proposal's evaluators see it."""
+
+    __tablename__ = "proposals_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals_proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()

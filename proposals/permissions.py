@@ -20,7 +20,11 @@ from .models import Proposal
 PUBLIC_ACTIONS = {"proposals.proposal.create", "proposals.proposal.publish", "proposals.proposal.edit",
                   "proposals.proposal.withdraw", "proposals.proposal.support", "proposals.proposal.unsupport"}
 ADMIN_ACTIONS = {"proposals.proposal.answer", "proposals.proposal.hide", "proposals.admin.access",
-                 "proposals.proposal.export"}
+                 "proposals.proposal.export", "proposals.proposal.create_official", "proposals.proposal.import",
+                 "proposals.evaluator.assign", "proposals.proposal.review", "proposals.note.create"}
+# what an evaluator may do on a proposal assigned to them (Decidim's valuators); on the component:
+# enter the admin (their proposals only) and publish their proposals' answers
+EVALUATOR_ACTIONS = {"proposals.proposal.answer", "proposals.proposal.review", "proposals.note.create"}
 
 
 def _component_of(subject: Any) -> Any:
@@ -48,8 +52,16 @@ def permissions(actor: Any, action: str, subject: Any) -> Verdict | None:
     if action in ADMIN_ACTIONS:
         if is_manager(actor, component):
             return allow()
-        if action in {"proposals.proposal.answer", "proposals.admin.access"} and is_evaluator(actor, component):
-            return allow()
+        if is_evaluator(actor, component):
+            if isinstance(subject, Proposal) and action in EVALUATOR_ACTIONS:
+                from .evaluation import is_assigned
+
+                if is_assigned(actor, subject):
+                    return allow()
+                return deny(_("Only the evaluators assigned to this proposal can do this."), "not_assigned")
+            if not isinstance(subject, Proposal) and action in {"proposals.proposal.answer",
+                                                                  "proposals.admin.access"}:
+                return allow()
         return deny(_("Only the administrators and evaluators of this space can do this."), "not_admin")
     if action not in PUBLIC_ACTIONS:
         return None

@@ -17,7 +17,8 @@ from .models import Proposal, ProposalState, ProposalSupport
 
 STATES = ("accepted", "evaluating", "not_answered", "rejected")
 DEFAULT_STATES = ("accepted", "evaluating", "not_answered")  # rejected hidden by default
-SORTS = ("random", "recent", "most_supported")
+SORTS = ("random", "recent", "most_supported", "most_commented")
+ORIGINS = ("official", "participants", "host")  # an admin's / a participant's own / on behalf of a host
 RANDOM_MODULUS = 2_147_483_647  # a prime: (id × seed) mod p is a permutation of the ids
 
 
@@ -27,6 +28,8 @@ class Filters:
     states: tuple[str, ...] = DEFAULT_STATES
     mine: bool = False
     withdrawn: bool = False
+    origins: tuple[str, ...] = ()  # empty: every origin
+    supported: bool = False  # only the ones the signed-in user supports
     sort: str = "automatic"
     seed: int = 1
 
@@ -73,7 +76,20 @@ def proposals_query(component: Component, filters: Filters, user: Any = None) ->
                         Proposal.reference.ilike(pattern, escape="\\")))
     if filters.mine and user is not None:
         q = q.where(Proposal.author_id == user.id)
+    if filters.supported and user is not None:
+        q = q.where(exists().where(ProposalSupport.proposal_id == Proposal.id, ProposalSupport.user_id == user.id))
+    origins = [o for o in filters.origins if o in ORIGINS]
+    if origins and set(origins) != set(ORIGINS):
+        q = q.where(or_(*[_origin_condition(o) for o in origins]))
     return q
+
+
+def _origin_condition(origin: str) -> Any:
+    if origin == "official":
+        return Proposal.is_official.is_(True)
+    if origin == "host":
+        return and_(Proposal.is_official.is_(False), Proposal.author_host_id.is_not(None))
+    return and_(Proposal.is_official.is_(False), Proposal.author_host_id.is_(None))
 
 
 def _ordered(q: Select[Any], component: Component, filters: Filters) -> Select[Any]:
@@ -82,6 +98,8 @@ def _ordered(q: Select[Any], component: Component, filters: Filters) -> Select[A
         return q.order_by(Proposal.published_at.desc(), Proposal.id.desc())
     if sort == "most_supported":
         return q.order_by(Proposal.supports_count.desc(), Proposal.id.desc())
+    if sort == "most_commented":
+        return q.order_by(Proposal.comments_count.desc(), Proposal.id.desc())
     seed = filters.seed % RANDOM_MODULUS or 1
     return q.order_by((cast(Proposal.id, BigInteger) * seed) % RANDOM_MODULUS, Proposal.id)
 
@@ -96,7 +114,7 @@ def list_proposals(component: Component, filters: Filters, *, user: Any = None, 
                                    ProposalSupport.user_id == user.id)
     base = _ordered(proposals_query(component, filters, user), component, filters)
     q = base.add_columns(func.count().over().label("total"), supported.label("supported"))
-    q = q.options(joinedload(Proposal.author))
+    q = q.options(joinedload(Proposal.author), joinedload(Proposal.author_host))
     page = max(1, page)
     rows = db.session.execute(q.limit(per_page).offset((page - 1) * per_page)).all()
     if not rows and page > 1:

@@ -75,6 +75,7 @@ def _recount(ids: set[int]) -> None:
 class ProposalData:
     title: str
     body: str
+    host_id: int | None = None  # on behalf of a host the author is a member of (creation only)
 
 
 def validate(component: Component, data: ProposalData) -> ProposalData:
@@ -123,14 +124,63 @@ def create_proposal(actor: Any, component: Component, data: ProposalData) -> Pro
     """A draft, visible to its author only, to preview and then publish."""
     require(actor, "proposals.proposal.create", component)
     clean = validate(component, data)
+    host_id = _host_of(actor, data.host_id)
     _lock_person(component.id, f"author:{actor.id}")
+    if host_id is not None:
+        _lock_person(component.id, f"host:{host_id}")  # always after the author's: no wait cycle
     limit = component.global_settings.proposal_limit
     if limit > 0 and active_proposal_count(component, actor.id) >= limit:
         raise InvalidState(_("You have reached the limit of %(limit)d proposals in this space.", limit=limit))
+    if limit > 0 and host_id is not None and active_host_proposal_count(component, host_id) >= limit:
+        raise InvalidState(_("This organisation has reached the limit of %(limit)d proposals in this space.",
+                             limit=limit))
     now = utcnow()
     proposal = Proposal(organization_id=component.organization_id, component_id=component.id,
                         author_id=actor.id, title=clean.title, body=clean.body, created_at=now,
-                        edited_at=now)
+                        edited_at=now, author_host_id=host_id)
+    db.session.add(proposal)
+    db.session.flush()
+    proposal.reference = reference_for(proposal)
+    db.session.flush()
+    return proposal
+
+
+def _host_of(actor: Any, host_id: int | None) -> int | None:
+    """The host a participant proposes on behalf of: one they are a member (or admin) of."""
+    from decidim_py.accounts.roles import host_roles_of
+
+    if not host_id:
+        return None
+    if host_id not in host_roles_of(actor):
+        raise InvalidState(_("You can only propose on behalf of an organisation you are a member of."))
+    return host_id
+
+
+def active_host_proposal_count(component: Component, host_id: int) -> int:
+    """Proposal limit count of a host (b.2: "or from the chosen user group")."""
+    return db.session.scalar(select(func.count()).select_from(Proposal).where(
+        Proposal.component_id == component.id, Proposal.author_host_id == host_id,
+        Proposal.withdrawn_at.is_(None))) or 0
+
+
+def create_official_proposal(actor: Any, component: Component, data: ProposalData) -> Proposal:
+    """An official proposal (the admin's "new official proposal" screen): no author, no limit
+    (b.2: admin paths skip it), published at once; the decision names the admin's role."""
+    require(actor, "proposals.proposal.create_official", component)
+    clean = validate(component, data)
+    proposal = new_official(component, clean)
+    record(actor, "proposals.proposal.publish", proposal, component=component,
+           changes={"reference": proposal.reference, "official": True, "title_sha256": sha256(proposal.title),
+                    "body_sha256": sha256(proposal.body)})
+    return proposal
+
+
+def new_official(component: Component, clean: ProposalData) -> Proposal:
+    """Write a published official proposal (the callers check, validate and record)."""
+    now = utcnow()
+    proposal = Proposal(organization_id=component.organization_id, component_id=component.id, author_id=None,
+                        is_official=True, title=clean.title, body=clean.body, created_at=now, edited_at=now,
+                        published_at=now)
     db.session.add(proposal)
     db.session.flush()
     proposal.reference = reference_for(proposal)
@@ -296,25 +346,33 @@ def _answer_changes(proposal: Proposal) -> dict[str, Any]:
             "published": proposal.state_published_at is not None}
 
 
-def answer_proposal(actor: Any, proposal: Proposal, state: ProposalState | str, answer: str | None,
-                    cost: int | None = None) -> Proposal:
-    """Evaluate, accept, reject or un-answer. Published at once when the phase says so
-    (publish_answers_immediately), otherwise later with `publish_answers`."""
-    require(actor, "proposals.proposal.answer", proposal)
+def validate_answer(component: Component, state: ProposalState | str, answer: str | None,
+                    cost: int | None) -> tuple[ProposalState, str | None, int | None]:
+    """The answer rules of b.2 (also for imported answers): a known state, a text when rejecting,
+    a cost of at least 0, required for accepted proposals when answers give a cost."""
     try:
         state = ProposalState(state)
     except ValueError:
         raise InvalidState(_("Unknown answer state.")) from None
-    if proposal.is_draft or proposal.is_withdrawn:
-        raise InvalidState(_("Only published proposals can be answered."))
     answer = (answer or "").strip() or None
-    component = proposal.component
     if state == ProposalState.REJECTED and not answer:
         raise InvalidState(_("Please explain why the proposal is rejected."))
     if cost is not None and cost < 0:
         raise InvalidState(_("The cost cannot be negative."))
     if state == ProposalState.ACCEPTED and component.global_settings.answers_with_costs and cost is None:
         raise InvalidState(_("Please give the cost of an accepted proposal."))
+    return state, answer, cost
+
+
+def answer_proposal(actor: Any, proposal: Proposal, state: ProposalState | str, answer: str | None,
+                    cost: int | None = None) -> Proposal:
+    """Evaluate, accept, reject or un-answer. Published at once when the phase says so
+    (publish_answers_immediately), otherwise later with `publish_answers`."""
+    require(actor, "proposals.proposal.answer", proposal)
+    if proposal.is_draft or proposal.is_withdrawn:
+        raise InvalidState(_("Only published proposals can be answered."))
+    component = proposal.component
+    state, answer, cost = validate_answer(component, state, answer, cost)
     was_published = proposal.state_published_at is not None
     public_state_before = proposal.state
     proposal.internal_state = state
@@ -344,11 +402,16 @@ def _notify_answer(actor: Any, proposal: Proposal) -> None:
 
 def publish_answers(actor: Any, component: Component, ids: list[int] | None = None) -> int:
     """Publish the answers given but not yet published (all of the component's, or some)."""
+    from .evaluation import assigned_ids
+    from .permissions import is_manager
+
     require(actor, "proposals.proposal.answer", component)
     q = select(Proposal).where(Proposal.component_id == component.id, Proposal.answered_at.is_not(None),
                                Proposal.state_published_at.is_(None)).order_by(Proposal.id)
     if ids is not None:
         q = q.where(Proposal.id.in_(ids))
+    if not is_manager(actor, component):  # an evaluator: the answers of the proposals assigned to them
+        q = q.where(Proposal.id.in_(assigned_ids(actor, component)))
     n = 0
     for proposal in db.session.scalars(q).all():
         proposal.state_published_at = utcnow()

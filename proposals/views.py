@@ -12,13 +12,15 @@ from sqlalchemy import select
 
 from decidim_py.components import component_blueprint
 from decidim_py.db import db
+from decidim_py.forms import choices
 from decidim_py.permissions import can
 from decidim_py.web import actor, run_action, run_form
 
 from . import services
 from .forms import STATE_LABELS, ProposalForm
 from .models import Proposal
-from .queries import SORTS, STATES, Filters, list_proposals, resolve_sort
+from .queries import ORIGINS, SORTS, STATES, Filters, list_proposals, resolve_sort
+from .similar import similar_proposals
 
 bp = component_blueprint("proposals", __name__)
 
@@ -69,18 +71,21 @@ def index() -> Any:
     filters = Filters(
         text=request.args.get("q", "")[:200], states=states or Filters.states,
         mine=bool(user) and request.args.get("mine") == "1", withdrawn=request.args.get("withdrawn") == "1",
+        origins=tuple(o for o in request.args.getlist("origin") if o in ORIGINS),
+        supported=bool(user) and request.args.get("supported") == "1",
         sort=request.args.get("order", ""), seed=_seed(),
     )
     page = list_proposals(component, filters, user=user, page=_page_arg())
     settings = component.current_settings
     args = {"q": filters.text, "state": list(filters.states), "order": request.args.get("order", ""),
-            "mine": "1" if filters.mine else "", "withdrawn": "1" if filters.withdrawn else ""}
+            "mine": "1" if filters.mine else "", "withdrawn": "1" if filters.withdrawn else "",
+            "origin": list(filters.origins), "supported": "1" if filters.supported else ""}
     return render_template(
         "proposals/index.html", component=component, space=g.space, page=page, filters=filters,
         sort=resolve_sort(component, filters.sort), sorts=[s for s in SORTS if not (
             s == "most_supported" and settings.votes_hidden)],
         states=STATES, state_labels={str(k): v for k, v in STATE_LABELS.items()}, settings=settings,
-        args=args,
+        args=args, origins=ORIGINS,
     )
 
 
@@ -116,7 +121,21 @@ def show(proposal_id: int) -> Any:
         answer_entry=_answer_entry(proposal) if proposal.is_answer_published else None,
         state_labels={str(k): v for k, v in STATE_LABELS.items()},
         threshold=component.global_settings.threshold_per_proposal or None,
+        similar=similar_proposals(component, proposal.title, proposal.body, exclude_id=proposal.id)
+        if proposal.is_draft else [],
     )
+
+
+def _host_choices(user: Any) -> list[tuple[int, str]]:
+    """The hosts a participant may propose on behalf of: those they are a member or admin of."""
+    from decidim_py.accounts.models import Host, HostMembership
+    from decidim_py.i18n import translated
+
+    if user is None:
+        return []
+    hosts = db.session.scalars(select(Host).join(HostMembership, HostMembership.host_id == Host.id)
+                               .where(HostMembership.user_id == user.id).order_by(Host.slug))
+    return [(h.id, _("On behalf of %(host)s", host=translated(h.name))) for h in hosts]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -124,6 +143,7 @@ def new() -> Any:
     component = g.component
     verdict = can(actor(), "proposals.proposal.create", component)
     form = ProposalForm(body_max=component.global_settings.proposal_length)
+    form.author_host_id.choices = choices([(0, _("Myself")), *_host_choices(actor())])
     if not verdict:
         return render_template("proposals/form.html", form=form, component=component, space=g.space,
                                proposal=None, refused=verdict), 403 if request.method == "POST" else 200

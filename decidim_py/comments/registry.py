@@ -13,6 +13,9 @@ class Commentable:
     load: Callable[[int, int], Any]  # (organization_id, resource_id) -> the resource or None
     component_of: Callable[[Any], Any]  # the resource's Component
     url_of: Callable[[Any], str]  # the page that includes comments/_thread.html
+    # called in the comment's transaction when a comment on the resource is created (+1) or deleted
+    # (-1), with (resource_id, delta): a component keeps its own counter (e.g. comments_count)
+    on_count_change: Callable[[int, int], None] | None = None
 
 
 _commentables: dict[str, Commentable] = {}

@@ -14,9 +14,15 @@ from ..html import sanitize
 from ..permissions import require
 from .models import MAX_DEPTH, MAX_LENGTH, Comment, CommentVote
 from .permissions import alignment_enabled
-from .registry import Target, target_of
+from .registry import Target, commentable_type, target_of
 
 ALIGNMENTS = (-1, 0, 1)
+
+
+def _count_changed(resource_type: str, resource_id: int, delta: int) -> None:
+    commentable = commentable_type(resource_type)
+    if commentable is not None and commentable.on_count_change is not None:
+        commentable.on_count_change(resource_id, delta)
 
 
 def clean_body(body: str | None) -> str:
@@ -70,6 +76,7 @@ def create_comment(
             update(Comment).where(Comment.id == root_id).values(replies_count=Comment.replies_count + 1)
         )
     db.session.flush()
+    _count_changed(comment.resource_type, comment.resource_id, 1)
     _follow_and_notify(actor, target.resource, comment)
     return comment
 
@@ -104,6 +111,7 @@ def delete_comment(actor: Any, comment: Comment) -> Comment:
     comment.deleted_at = utcnow()
     comment.body = ""
     db.session.flush()
+    _count_changed(comment.resource_type, comment.resource_id, -1)
     return comment
 
 

@@ -453,6 +453,11 @@ def test_only_admins_and_evaluators_answer(app, org, author):
     assert not _records("proposals.proposal.answer")
     evaluator = make_user(org)
     grant_space_role(SystemActor(org.id), c.space, evaluator, SpaceRoleName.EVALUATOR)
+    with pytest.raises(NotAllowed):  # an evaluator answers the proposals assigned to them only
+        s.answer_proposal(evaluator, p, "evaluating", None)
+    from proposals.evaluation import assign_evaluator
+
+    assign_evaluator(make_admin(org), [p], evaluator)
     s.answer_proposal(evaluator, p, "evaluating", None)
     with pytest.raises(NotAllowed):
         s.hide_proposal(evaluator, p, "spam")
