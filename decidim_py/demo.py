@@ -163,7 +163,52 @@ def seed_demo(host: str = "127.0.0.1") -> bool:
     budgets = space_type("processes").find_by_slug(org.id, "pressupostos-2027")
     grant_space_role(system, budgets, users["sam"], SpaceRoleName.MODERATOR)
     _demo_proposals(system, budgets, users)
+    _demo_budgets(system, budgets)
     return True
+
+
+def _demo_budgets(system: SystemActor, process: object) -> None:
+    """A budgets component in the budgets process, votable in the active phase: a city-wide budget
+    and one for the residents of Gràcia (workflow "zone"), outcome rules
+    declared before the component is published."""
+    from .components import _registry, add_component, publish_component, update_component
+
+    if "budgets" not in _registry:
+        return
+    from budgets.services import BudgetData, ProjectData, create_budget, create_project, set_outcome_rule
+
+    component = add_component(system, process, "budgets", _t("Pressupostos", "Presupuestos", "Budgets"))
+    steps = process.steps  # type: ignore[attr-defined]
+    update_component(system, component, global_values={"workflow": "zone"}, step_values={
+        steps[0].id: {"votes": "disabled"}, steps[1].id: {"votes": "enabled", "show_votes": True},
+        steps[2].id: {"votes": "enabled"}, steps[3].id: {"votes": "finished", "show_votes": True}})
+    city = create_budget(system, component, BudgetData(
+        title=_t("Tota la ciutat", "Toda la ciudad", "The whole city"), total_amount=100_000_000,
+        description=_t("<p>Projectes per a tota la ciutat.</p>", "<p>Proyectos para toda la ciudad.</p>",
+                       "<p>Projects for the whole city.</p>")))
+    set_outcome_rule(system, city, "mes_add1", {"completion": "greedy"}, ["lowest_cost", "most_votes", "lot"])
+    for title, cost, address in [
+        (_t("Cent arbres nous al parc", "Cien árboles nuevos en el parque", "A hundred new trees in the park"),
+         30_000_000, "Parc de la Ciutadella"),
+        (_t("Carril bici a la Gran Via", "Carril bici en la Gran Via", "A bike lane on the Gran Via"),
+         45_000_000, "Gran Via"),
+        (_t("Fonts als patis d'escola", "Fuentes en los patios escolares", "Fountains in school playgrounds"),
+         12_000_000, None),
+        (_t("Biblioteca oberta els diumenges", "Biblioteca abierta los domingos", "The library open on Sundays"),
+         20_000_000, None),
+    ]:
+        create_project(system, city, ProjectData(title=title, cost=cost, address=address))
+    gracia = create_budget(system, component, BudgetData(
+        title=_t("Gràcia", "Gràcia", "Gràcia"), total_amount=20_000_000, zone="gracia", weight=1))
+    set_outcome_rule(system, gracia, "greedy", {}, ["lowest_cost", "lot"])
+    for title, cost in [
+        (_t("Bancs a la plaça del Sol", "Bancos en la plaza del Sol", "Benches in Plaça del Sol"), 4_000_000),
+        (_t("Zona de jocs als Jardinets", "Zona de juegos en los Jardinets", "A playground in the Jardinets"),
+         9_000_000),
+        (_t("Pacificar el carrer Verdi", "Pacificar la calle Verdi", "A calmer Carrer Verdi"), 12_000_000),
+    ]:
+        create_project(system, gracia, ProjectData(title=title, cost=cost))
+    publish_component(system, component)
 
 
 def _demo_proposals(system: SystemActor, process: object, users: dict[str, User]) -> None:
