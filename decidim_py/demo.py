@@ -221,9 +221,9 @@ def _demo_proposals(system: SystemActor, process: object, users: dict[str, User]
 
     component = add_component(system, process, "proposals", _t("Propostes", "Propuestas", "Proposals"))
     steps = process.steps  # type: ignore[attr-defined]
-    update_component(system, component, global_values={"vote_limit": 5}, step_values={
-        steps[0].id: {"creation_enabled": True},
-        steps[1].id: {"creation_enabled": True, "votes_enabled": True},
+    update_component(system, component, global_values={"vote_limit": 5, "amendments_enabled": True}, step_values={
+        steps[0].id: {"creation_enabled": True, "endorsements_enabled": True},
+        steps[1].id: {"creation_enabled": True, "votes_enabled": True, "endorsements_enabled": True},
     })
     publish_component(system, component)
     ideas = [
@@ -232,6 +232,26 @@ def _demo_proposals(system: SystemActor, process: object, users: dict[str, User]
         ("sam", "Fonts d'aigua potable als patis d'escola",
          "Instal·lar fonts accessibles a tots els patis oberts al barri."),
     ]
+    published = []
     for nickname, title, body in ideas:
         proposal = create_proposal(users[nickname], component, ProposalData(title=title, body=body))
-        publish_proposal(users[nickname], proposal)
+        published.append(publish_proposal(users[nickname], proposal))
+    _demo_engagement(published, users)
+
+
+def _demo_engagement(proposals: list[object], users: dict[str, User]) -> None:
+    """Lucia endorses the trees proposal, as herself and for her neighbours' association; Sam
+    proposes an amendment of the bike lane, waiting for Lucia's answer."""
+    from proposals.amendments import create_amendment, publish_amendment
+    from proposals.endorsements import endorse_proposal
+    from proposals.services import ProposalData
+
+    trees, bike_lane = proposals[0], proposals[1]
+    raval = db.session.scalar(select(Host).where(Host.organization_id == trees.organization_id,  # type: ignore[attr-defined]
+                                                 Host.slug == "veins-raval"))
+    endorse_proposal(users["lucia"], trees, show_name=True)
+    endorse_proposal(users["lucia"], trees, host=raval)
+    emendation = create_amendment(users["sam"], bike_lane, ProposalData(
+        title="Carril bici segregat a la Gran Via i a la Meridiana",
+        body="Un carril bici separat del trànsit entre la plaça i el mar, i un altre a la Meridiana."))
+    publish_amendment(users["sam"], emendation)

@@ -225,3 +225,42 @@ def acting_as(client: FlaskClient, user: User | None) -> Iterator[FlaskClient]:
         yield client
     finally:
         login_as(client, None)
+
+
+def race(app: Flask, jobs: list[Any], refusals: tuple[type[BaseException], ...]) -> dict[str, int]:
+    """Run jobs at the same moment, each in its own application context and database session,
+    committing like a request does. A job loads what it needs and returns the action to race
+    (`lambda: (lambda: service(db.session.get(User, uid), ...))`); the outcomes are counted as ok,
+    refused (one of `refusals`) or error."""
+    import threading
+
+    barrier = threading.Barrier(len(jobs))
+    outcomes = {"ok": 0, "refused": 0, "error": 0}
+    lock = threading.Lock()
+
+    def run(job: Any) -> None:
+        with app.app_context():
+            try:
+                action = job()
+                db.session.commit()  # start from a fresh transaction, as a request does
+                barrier.wait()
+                action()
+                db.session.commit()
+                result = "ok"
+            except refusals:
+                db.session.rollback()
+                result = "refused"
+            except Exception:  # noqa: BLE001 - counted, for the test to assert
+                db.session.rollback()
+                result = "error"
+            finally:
+                db.session.remove()
+        with lock:
+            outcomes[result] += 1
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return outcomes

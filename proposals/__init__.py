@@ -18,7 +18,8 @@ from .permissions import permissions
 from .views import bp
 
 SORTS = (("automatic", _("Automatic")), ("random", _("Random")), ("recent", _("Most recent")),
-         ("most_supported", _("Most supported")), ("most_commented", _("Most commented")))
+         ("most_supported", _("Most supported")), ("most_endorsed", _("Most endorsed")),
+         ("most_commented", _("Most commented")))
 
 GLOBAL_SETTINGS = [
     Setting("vote_limit", "int", default=0, min=0, label=_("Supports per participant"),
@@ -51,6 +52,16 @@ STEP_SETTINGS = [
     Setting("votes_blocked", "bool", default=False, label=_("Supports blocked")),
     Setting("votes_hidden", "bool", default=False, label=_("Support counts hidden")),
     Setting("endorsements_enabled", "bool", default=False, label=_("Endorsements enabled")),
+    Setting("endorsements_blocked", "bool", default=False, label=_("Endorsements blocked"),
+            help=_("The endorsements stay visible, but nobody can endorse or withdraw an endorsement.")),
+    Setting("amendment_creation_enabled", "bool", default=True, label=_("Participants can propose amendments")),
+    Setting("amendment_reaction_enabled", "bool", default=True,
+            label=_("Authors can accept or reject the amendments of their proposals")),
+    Setting("amendment_promotion_enabled", "bool", default=True,
+            label=_("Authors of rejected amendments can turn them into proposals")),
+    Setting("amendments_visibility", "enum", default="all", label=_("Who sees the amendments"),
+            choices=(("all", _("Everyone")),
+                     ("participants", _("Only their authors (and the author of the amended proposal)")))),
     Setting("comments_blocked", "bool", default=False, label=_("Comments blocked")),
     Setting("publish_answers_immediately", "bool", default=True, label=_("Publish answers immediately")),
 ]
@@ -70,7 +81,7 @@ MANIFEST = register_component(ComponentManifest(
     admin_blueprint=admin_bp,
     global_settings=GLOBAL_SETTINGS,
     step_settings=STEP_SETTINGS,
-    actions=["create", "support", "endorse", "comment"],
+    actions=["create", "support", "endorse", "amend", "comment"],
     permissions=permissions,
     exports={"proposals": _export},
 ))

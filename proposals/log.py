@@ -16,6 +16,11 @@ KINDS = {
     "proposals.evaluator.assign": _("Evaluator assigned to a proposal"),
     "proposals.evaluator.unassign": _("Evaluator removed from a proposal"),
     "proposals.note.create": _("Private note added to a proposal"),
+    "proposals.amendment.publish": _("Amendment published"),
+    "proposals.amendment.withdraw": _("Amendment withdrawn"),
+    "proposals.amendment.accept": _("Amendment accepted"),
+    "proposals.amendment.reject": _("Amendment rejected"),
+    "proposals.amendment.promote": _("Rejected amendment turned into a proposal"),
 }
 
 for _name, _label in KINDS.items():

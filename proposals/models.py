@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from decidim_py.accounts.models import Host, User
@@ -46,6 +46,7 @@ class Proposal(TimestampMixin, Base):
     answered_at: Mapped[datetime | None] = mapped_column()
     state_published_at: Mapped[datetime | None] = mapped_column()
     supports_count: Mapped[int] = mapped_column(default=0)  # final supports only
+    endorsements_count: Mapped[int] = mapped_column(default=0)  # people and hosts endorsing
     published_at: Mapped[datetime | None] = mapped_column()  # None: a draft
     edited_at: Mapped[datetime] = mapped_column(default=utcnow)  # start of the edit window
     withdrawn_at: Mapped[datetime | None] = mapped_column()
@@ -137,3 +138,84 @@ class ProposalNote(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User | None] = relationship()
+
+
+class ProposalEndorsement(Base):
+    """A participant endorsing a proposal as themselves (one per person key) or on behalf of a host
+    they belong to (one per host). Participants' acts: never in the public record."""
+
+    __tablename__ = "proposals_endorsements"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "person_key"),  # one person, one endorsement
+        UniqueConstraint("proposal_id", "host_id"),  # one host, one endorsement
+        CheckConstraint("(person_key IS NULL) <> (host_id IS NULL)", name="person_or_host"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals_proposals.id"))
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # who acted
+    person_key: Mapped[str | None] = mapped_column(String(80))
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    show_name: Mapped[bool] = mapped_column(default=False)  # the person chose to be listed by name
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+    host: Mapped[Host | None] = relationship()
+
+
+class AmendmentState(StrEnum):
+    DRAFT = "draft"
+    EVALUATING = "evaluating"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class ProposalAmendment(TimestampMixin, Base):
+    """An emendation: a participant's new title and body for someone else's proposal, which its
+    author accepts (the proposal takes the text) or rejects (the emendation may become a proposal)."""
+
+    __tablename__ = "proposals_amendments"
+    __table_args__ = (Index("ix_proposals_amendments_proposal_state", "proposal_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"))
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals_proposals.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    title: Mapped[str] = mapped_column(String(150))
+    body: Mapped[str] = mapped_column(Text)
+    # the proposal's text this emendation changes (taken when it is drafted and again when published)
+    base_title: Mapped[str] = mapped_column(String(150))
+    base_body: Mapped[str] = mapped_column(Text)
+    state: Mapped[AmendmentState] = mapped_column(str_enum(AmendmentState), default=AmendmentState.DRAFT)
+    published_at: Mapped[datetime | None] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column()
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+    promoted_to_id: Mapped[int | None] = mapped_column(ForeignKey("proposals_proposals.id"), unique=True)
+
+    component: Mapped[Component] = relationship()
+    proposal: Mapped[Proposal] = relationship(foreign_keys=[proposal_id])
+    author: Mapped[User | None] = relationship()
+    promoted_to: Mapped[Proposal | None] = relationship(foreign_keys=[promoted_to_id])
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == AmendmentState.DRAFT
+
+
+class ProposalVersion(Base):
+    """A proposal's earlier text, kept when an accepted emendation replaced it."""
+
+    __tablename__ = "proposals_versions"
+    __table_args__ = (Index("ix_proposals_versions_proposal", "proposal_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals_proposals.id"))
+    title: Mapped[str] = mapped_column(String(150))
+    body: Mapped[str] = mapped_column(Text)
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("proposals_amendments.id"), unique=True)
+
+    amendment: Mapped[ProposalAmendment] = relationship()

@@ -15,10 +15,12 @@ from decidim_py.accounts.roles import space_roles_of
 from decidim_py.db import utcnow
 from decidim_py.permissions import Verdict, allow, can, deny, signed_in
 
-from .models import Proposal
+from . import amendments, endorsements
+from .models import Proposal, ProposalAmendment
 
 PUBLIC_ACTIONS = {"proposals.proposal.create", "proposals.proposal.publish", "proposals.proposal.edit",
                   "proposals.proposal.withdraw", "proposals.proposal.support", "proposals.proposal.unsupport"}
+ENGAGEMENT_ACTIONS = endorsements.ACTIONS | amendments.ACTIONS  # endorsements.py, amendments.py
 ADMIN_ACTIONS = {"proposals.proposal.answer", "proposals.proposal.hide", "proposals.admin.access",
                  "proposals.proposal.export", "proposals.proposal.create_official", "proposals.proposal.import",
                  "proposals.evaluator.assign", "proposals.proposal.review", "proposals.note.create"}
@@ -28,7 +30,7 @@ EVALUATOR_ACTIONS = {"proposals.proposal.answer", "proposals.proposal.review", "
 
 
 def _component_of(subject: Any) -> Any:
-    if isinstance(subject, Proposal):
+    if isinstance(subject, Proposal | ProposalAmendment):
         return subject.component
     if type(subject).__name__ == "Component" and subject.manifest_name == "proposals":
         return subject
@@ -63,13 +65,19 @@ def permissions(actor: Any, action: str, subject: Any) -> Verdict | None:
                                                                   "proposals.admin.access"}:
                 return allow()
         return deny(_("Only the administrators and evaluators of this space can do this."), "not_admin")
-    if action not in PUBLIC_ACTIONS:
+    if action not in PUBLIC_ACTIONS and action not in ENGAGEMENT_ACTIONS:
         return None
     readable = can(actor, "components.component.read", component)
     if not readable:
         return readable
     if not signed_in(actor):
         return deny(_("Please sign in to do this."), "sign_in")
+    if action in endorsements.ACTIONS and isinstance(subject, Proposal):
+        return endorsements.permission(actor, action, subject)
+    if action in amendments.ACTIONS and isinstance(subject, Proposal | ProposalAmendment):
+        return amendments.permission(actor, action, subject)
+    if action in ENGAGEMENT_ACTIONS:
+        return None  # not about a proposal or an amendment
     settings = component.current_settings
     proposal = subject if isinstance(subject, Proposal) else None
     if action == "proposals.proposal.create":

@@ -17,7 +17,7 @@ from .models import Proposal, ProposalState, ProposalSupport
 
 STATES = ("accepted", "evaluating", "not_answered", "rejected")
 DEFAULT_STATES = ("accepted", "evaluating", "not_answered")  # rejected hidden by default
-SORTS = ("random", "recent", "most_supported", "most_commented")
+SORTS = ("random", "recent", "most_supported", "most_endorsed", "most_commented")
 ORIGINS = ("official", "participants", "host")  # an admin's / a participant's own / on behalf of a host
 RANDOM_MODULUS = 2_147_483_647  # a prime: (id × seed) mod p is a permutation of the ids
 
@@ -34,11 +34,18 @@ class Filters:
     seed: int = 1
 
 
+def available_sorts(component: Component) -> list[str]:
+    """Most supported is hidden with the support counts; most endorsed without endorsements."""
+    s, gs = component.current_settings, component.global_settings
+    return [x for x in SORTS if not (x == "most_supported" and s.votes_hidden)
+            and not (x == "most_endorsed" and not gs.endorsements_enabled)]
+
+
 def resolve_sort(component: Component, requested: str | None) -> str:
     """The sort shown: the requested one if available, else the component's default ("automatic":
     most supported once supports are closed and visible, random otherwise — b.1)."""
     s = component.current_settings
-    available = [x for x in SORTS if not (x == "most_supported" and s.votes_hidden)]
+    available = available_sorts(component)
     if requested in available:
         return requested
     default = component.global_settings.default_sort
@@ -98,6 +105,8 @@ def _ordered(q: Select[Any], component: Component, filters: Filters) -> Select[A
         return q.order_by(Proposal.published_at.desc(), Proposal.id.desc())
     if sort == "most_supported":
         return q.order_by(Proposal.supports_count.desc(), Proposal.id.desc())
+    if sort == "most_endorsed":
+        return q.order_by(Proposal.endorsements_count.desc(), Proposal.id.desc())
     if sort == "most_commented":
         return q.order_by(Proposal.comments_count.desc(), Proposal.id.desc())
     seed = filters.seed % RANDOM_MODULUS or 1

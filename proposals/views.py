@@ -13,19 +13,23 @@ from sqlalchemy import select
 from decidim_py.components import component_blueprint
 from decidim_py.db import db
 from decidim_py.forms import choices
+from decidim_py.i18n import translated
 from decidim_py.permissions import can
 from decidim_py.web import actor, run_action, run_form
 
-from . import services
+from . import amendments, endorsements, services
 from .forms import STATE_LABELS, ProposalForm
-from .models import Proposal
-from .queries import ORIGINS, SORTS, STATES, Filters, list_proposals, resolve_sort
+from .models import Proposal, ProposalAmendment
+from .queries import ORIGINS, STATES, Filters, available_sorts, list_proposals, resolve_sort
 from .similar import similar_proposals
 
 bp = component_blueprint("proposals", __name__)
 
 # Requests that check and write a limit take SQLite's write lock before their first read.
-LOCKING_ENDPOINTS = {"proposals.support", "proposals.unsupport", "proposals.new", "proposals.withdraw"}
+LOCKING_ENDPOINTS = {"proposals.support", "proposals.unsupport", "proposals.new", "proposals.withdraw",
+                     "proposals.endorse", "proposals.unendorse", "proposals.amendment_publish",
+                     "proposals.amendment_withdraw", "proposals.amendment_accept", "proposals.amendment_reject",
+                     "proposals.amendment_promote"}
 
 
 def _write_lock(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -82,8 +86,7 @@ def index() -> Any:
             "origin": list(filters.origins), "supported": "1" if filters.supported else ""}
     return render_template(
         "proposals/index.html", component=component, space=g.space, page=page, filters=filters,
-        sort=resolve_sort(component, filters.sort), sorts=[s for s in SORTS if not (
-            s == "most_supported" and settings.votes_hidden)],
+        sort=resolve_sort(component, filters.sort), sorts=available_sorts(component),
         states=STATES, state_labels={str(k): v for k, v in STATE_LABELS.items()}, settings=settings,
         args=args, origins=ORIGINS,
     )
@@ -121,6 +124,7 @@ def show(proposal_id: int) -> Any:
         answer_entry=_answer_entry(proposal) if proposal.is_answer_published else None,
         state_labels={str(k): v for k, v in STATE_LABELS.items()},
         threshold=component.global_settings.threshold_per_proposal or None,
+        endorsements=endorsements.panel(proposal, user), amendments=amendments.panel(proposal, user),
         similar=similar_proposals(component, proposal.title, proposal.body, exclude_id=proposal.id)
         if proposal.is_draft else [],
     )
@@ -216,3 +220,127 @@ def unsupport(proposal_id: int) -> Any:
     return run_action(lambda: services.unsupport_proposal(actor(), proposal),
                       success=_("You no longer support this proposal."),
                       redirect_to=url_for(".show", proposal_id=proposal.id))
+
+
+# --- endorsements (endorsements.py) -------------------------------------------------------------
+
+
+def _endorsements_url(proposal: Proposal) -> str:
+    return url_for(".show", proposal_id=proposal.id) + "#endorsements-title"
+
+
+def _endorsement(proposal_id: int, *, withdraw: bool) -> Any:
+    """Endorse, or withdraw an endorsement: as oneself, or for the host the form names."""
+    proposal = _proposal(proposal_id)
+    _button()
+    user = actor()
+    host = endorsements.host_for(user, request.form.get("host_id"))
+    name = translated(host.name) if host is not None else None
+    if withdraw:
+        success = (_("%(host)s no longer endorses this proposal.", host=name) if host is not None
+                   else _("You no longer endorse this proposal."))
+        call = lambda: endorsements.unendorse_proposal(user, proposal, host=host)  # noqa: E731
+    else:
+        success = (_("%(host)s endorses this proposal.", host=name) if host is not None
+                   else _("You endorse this proposal."))
+        show_name = request.form.get("show_name") == "1"
+        call = lambda: endorsements.endorse_proposal(user, proposal, host=host, show_name=show_name)  # noqa: E731
+    return run_action(call, success=success, redirect_to=_endorsements_url(proposal))
+
+
+@bp.post("/<int:proposal_id>/endorse")
+def endorse(proposal_id: int) -> Any:
+    return _endorsement(proposal_id, withdraw=False)
+
+
+@bp.post("/<int:proposal_id>/unendorse")
+def unendorse(proposal_id: int) -> Any:
+    return _endorsement(proposal_id, withdraw=True)
+
+
+# --- amendments (amendments.py) -----------------------------------------------------------------
+
+
+def _amendment(proposal_id: int, amendment_id: int) -> ProposalAmendment:
+    proposal = _proposal(proposal_id)
+    amendment = db.session.get(ProposalAmendment, amendment_id)
+    if amendment is None or amendment.proposal_id != proposal.id or not amendments.visible_to(amendment, actor()):
+        abort(404)
+    return amendment
+
+
+def _amendment_url(amendment: ProposalAmendment) -> str:
+    return url_for(".amendment", proposal_id=amendment.proposal_id, amendment_id=amendment.id)
+
+
+def _amend_form_page(proposal: Proposal, amendment: ProposalAmendment | None, verdict: Any,
+                     save: Any, success: Any) -> Any:
+    component = g.component
+    form = ProposalForm(obj=amendment or proposal, body_max=component.global_settings.proposal_length)
+    context = {"component": component, "space": g.space, "proposal": proposal, "amendment": amendment}
+    if not verdict:
+        return render_template("proposals/amend_form.html", form=form, refused=verdict,
+                               **context), 403 if request.method == "POST" else 200
+    return run_form(form, lambda: save(form.to_data()), success=success, redirect_to=_amendment_url,
+                    template="proposals/amend_form.html", refused=None, **context)
+
+
+@bp.route("/<int:proposal_id>/amend", methods=["GET", "POST"])
+def amend(proposal_id: int) -> Any:
+    proposal = _proposal(proposal_id)
+    return _amend_form_page(proposal, None, can(actor(), amendments.AMEND, proposal),
+                            lambda data: amendments.create_amendment(actor(), proposal, data),
+                            _("Amendment draft saved. Check it, then publish it."))
+
+
+@bp.route("/<int:proposal_id>/amendments/<int:amendment_id>/edit", methods=["GET", "POST"])
+def amendment_edit(proposal_id: int, amendment_id: int) -> Any:
+    amendment = _amendment(proposal_id, amendment_id)
+    return _amend_form_page(amendment.proposal, amendment, can(actor(), "proposals.amendment.edit", amendment),
+                            lambda data: amendments.update_amendment(actor(), amendment, data),
+                            _("Amendment draft saved."))
+
+
+@bp.get("/<int:proposal_id>/amendments/<int:amendment_id>")
+def amendment(proposal_id: int, amendment_id: int) -> Any:
+    amendment = _amendment(proposal_id, amendment_id)
+    proposal, user = amendment.proposal, actor()
+    verdicts = {verb: can(user, f"proposals.amendment.{verb}", amendment)
+                for verb in ("edit", "publish", "withdraw", "accept", "reject", "promote")}
+    return render_template(
+        "proposals/amendment.html", component=g.component, space=g.space, proposal=proposal, amendment=amendment,
+        title_diff=amendments.text_diff(amendment.base_title, amendment.title),
+        body_diff=amendments.text_diff(amendment.base_body, amendment.body),
+        outdated=(amendment.base_title, amendment.base_body) != (proposal.title, proposal.body),
+        state_labels={str(k): v for k, v in amendments.STATE_LABELS.items()}, **verdicts,
+    )
+
+
+def _amendment_action(name: str, success: Any, redirect: Any = None) -> Any:
+    """Register a POST button on an amendment that calls one service of amendments.py."""
+
+    def view(proposal_id: int, amendment_id: int) -> Any:
+        amendment = _amendment(proposal_id, amendment_id)
+        _button()
+        service = getattr(amendments, f"{name}_amendment")
+        result: dict[str, Any] = {}
+        response = run_action(lambda: result.setdefault("value", service(actor(), amendment)), success=success,
+                              redirect_to=_amendment_url(amendment))
+        if redirect is not None:
+            response.headers["Location"] = redirect(amendment, result.get("value"))
+        return response
+
+    view.__name__ = f"amendment_{name}"
+    bp.add_url_rule(f"/<int:proposal_id>/amendments/<int:amendment_id>/{name}", view_func=view, methods=["POST"])
+    return view
+
+
+_amendment_action("publish", _("Amendment published."))
+_amendment_action("discard", _("Amendment draft discarded."),
+                  lambda a, _r: url_for(".show", proposal_id=a.proposal_id))
+_amendment_action("withdraw", _("Amendment withdrawn."))
+_amendment_action("accept", _("Amendment accepted: the proposal now has its text."),
+                  lambda a, _r: url_for(".show", proposal_id=a.proposal_id))
+_amendment_action("reject", _("Amendment rejected."))
+_amendment_action("promote", _("Your amendment is now a proposal."),
+                  lambda _a, promoted: url_for(".show", proposal_id=promoted.id))

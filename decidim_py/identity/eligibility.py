@@ -16,9 +16,9 @@ from ..permissions import Verdict, allow, deny, require, rule, signed_in
 from ..transparency import record
 from .models import ActionRequirement, Assurance, EligibilityGrant, PersonKeyKind
 
-ACTIONS = ("create", "support", "vote", "comment", "endorse")
+ACTIONS = ("create", "support", "vote", "comment", "endorse", "amend")
 ACTION_LABELS = {"create": _("Create"), "support": _("Support"), "vote": _("Vote"),
-                 "comment": _("Comment"), "endorse": _("Endorse")}
+                 "comment": _("Comment"), "endorse": _("Endorse"), "amend": _("Amend")}
 LEVEL_LABELS = {Assurance.LOW: _("Low"), Assurance.SUBSTANTIAL: _("Substantial"), Assurance.HIGH: _("High")}
 
 
