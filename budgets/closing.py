@@ -81,13 +81,11 @@ def ballots_file(budget: Budget) -> str:
         "budget": money(budget.total_amount),
         "vote_type": "approval",
         "currency": "EUR",
-        "ballot_rule": rule.kind,
+        "ballot_rule": rule.kind,  # the rule in force at closing (no min/max_length: it may have changed)
         "rule": budget.outcome_rule,
         "rule_params": json.dumps(budget.outcome_params or {}, sort_keys=True),
         "tie_breaking": json.dumps(budget.tie_breaking or {}, sort_keys=True),
     }
-    if rule.kind == "selected":
-        meta["min_length"], meta["max_length"] = str(rule.minimum_projects), str(rule.maximum_projects)
     counts: dict[int, int] = {}
     for ballot_id, *_rest in ballots:
         for pid in items.get(ballot_id, []):
