@@ -31,6 +31,22 @@ def _debate(component, author):
     return ds.create_debate(author, component, ds.DebateData("Night buses", "Should night buses run every day?"))
 
 
+def statements_during(action):
+    """(what `action()` returned, the SQL statements it ran but BEGIN / COMMIT / ROLLBACK)."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = action()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return result, [st for st in seen if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)", st)]
+
+
 def _followers(resource) -> set[int]:
     return set(db.session.scalars(select(Follow.user_id).where(
         Follow.resource_type == type(resource).__name__, Follow.resource_id == resource.id)))
@@ -188,18 +204,8 @@ def test_thousands_of_followers_in_one_insert(app, org, proposals_component):
     gone.deleted_at = now  # deleted and blocked accounts get nothing
     db.session.get(User, ids[1]).blocked_at = now
     db.session.flush()
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        written = notify_followers("Proposal", p.id, "proposals.withdrawn", {"title": TITLE},
-                                   exclude_user_id=author.id)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    written, statements = statements_during(lambda: notify_followers(
+        "Proposal", p.id, "proposals.withdrawn", {"title": TITLE}, exclude_user_id=author.id))
     assert written == 1998
     inserts = [st for st in statements if re.match(r"\s*INSERT", st)]
     assert len(inserts) == 1 and "SELECT" in inserts[0] and len(statements) == 1
