@@ -56,6 +56,9 @@ def test_resident_follows_a_proposal_and_reads_the_answer_notification(
     expect(page.locator(f"form[action='/notifications/unfollow/Proposal/{pid}'] button")).to_have_text(
         "Stop following")
     check_axe(page)
+    page.locator("details.report summary").click()  # the report form, opened, is checked too
+    expect(page.locator("details.report input[name='reason'][value='spam']")).to_be_visible()
+    check_axe(page)
 
     admin_ctx: BrowserContext = new_context(bypass_csp=True)
     admin, errors = open_page(admin_ctx)
