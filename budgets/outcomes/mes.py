@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import repeat
+from operator import add, itemgetter, mul
 
 from .profile import Prepared
 
 ZERO = Fraction(0)
+_first = itemgetter(0)
 ONE = Fraction(1)
 
 
@@ -80,32 +84,51 @@ class _Eval:
     lam_s: Fraction
     full: set[int] = field(default_factory=set)
     money: Fraction = ZERO
+    hist: Counter[int] = field(default_factory=Counter)
+
+
+def _supporters(prep: Prepared) -> tuple[list[list[tuple[int, int]]], list[list[int]], list[list[int]], int]:
+    """Per project: its supporting groups with their utility factor k, and the same expanded to one
+    entry per voter (group index, and k), which lets a run count supporters per money class in C."""
+    cached = prep.cache.get("supporters")
+    if cached is None:
+        n_proj = len(prep.costs)
+        sup: list[list[tuple[int, int]]] = [[] for _ in range(n_proj)]
+        exp_g: list[list[int]] = [[] for _ in range(n_proj)]
+        exp_k: list[list[int]] = [[] for _ in range(n_proj)]
+        for g, (w, items) in enumerate(prep.groups):
+            for p, k in items:
+                sup[p].append((g, k))
+                exp_g[p].extend([g] * w)
+                exp_k[p].extend([k] * w)
+        kmax = max((k for _, items in prep.groups for _, k in items), default=1) + 1
+        cached = (sup, exp_g, exp_k, kmax)
+        prep.cache["supporters"] = cached
+    return cached
 
 
 def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
+    """One run of MES with per-voter money beta; with track, also the increment up to which none of
+    its comparisons flips (next_t)."""
     costs = prep.costs
     n_proj = len(costs)
-    groups = prep.groups
-    kmax = max((k for _, items in groups for _, k in items), default=1) + 1
-    cls_v: list[Fraction] = [Fraction(beta)]
+    sup, exp_g, exp_k, kmax = _supporters(prep)
+    unit = kmax == 2  # every utility factor is 1 (approval view): a key is the class id itself
+    if unit:
+        kmax = 1
+    beta = Fraction(beta)
+    cls_v: list[Fraction] = [beta]
     cls_s: list[Fraction] = [ONE if track else ZERO]
     merge: dict[tuple[Fraction, Fraction], int] = {(cls_v[0], cls_s[0]): 0}
-    group_cls = [0] * len(groups)
-    hist: list[dict[int, int]] = [{} for _ in range(n_proj)]
-    sup: list[list[tuple[int, int]]] = [[] for _ in range(n_proj)]
-    for g, (w, items) in enumerate(groups):
-        for p, k in items:
-            sup[p].append((g, k))
-            hist[p][k] = hist[p].get(k, 0) + w
+    group_cls = [0] * len(prep.groups)
+    get_cls = group_cls.__getitem__
     bound = _Bound()
-    active = [True] * n_proj
     rho_bound: dict[int, tuple[Fraction, Fraction]] = {}
     heap: list[tuple[Fraction, int, int]] = []
     dropped: dict[int, tuple[int, Fraction]] = {}
     for p in range(n_proj):
-        total_k = sum(w * (key % kmax) for key, w in hist[p].items())
+        total_k = sum(exp_k[p])
         if total_k == 0:
-            active[p] = False
             dropped[p] = (0, ZERO)
             continue
         rho0 = Fraction(1, total_k)
@@ -113,15 +136,23 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
         heap.append((rho0, prep.tie_rank[p], p))
     heapq.heapify(heap)
     evaluations = 0
+    purchases: list[Purchase] = []
+    rnd = 0
+
+    def histogram(p: int) -> Counter[int]:
+        """Supporters of p per key (class id, or class id * kmax + k with scores)."""
+        if unit:
+            return Counter(map(get_cls, exp_g[p]))
+        return Counter(map(add, map(mul, map(get_cls, exp_g[p]), repeat(kmax)), exp_k[p]))
 
     def evaluate(p: int) -> _Eval | None:
-        h = hist[p]
+        h = histogram(p)
         cost = costs[p]
         entries = []
         money_v = ZERO
         money_s = ZERO
         for key, w in h.items():
-            c, k = divmod(key, kmax)
+            c, k = (key, 1) if unit else divmod(key, kmax)
             v = cls_v[c]
             money_v += w * v
             if track:
@@ -133,7 +164,7 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
             return None
         if track:
             bound.keep(money_v - cost, money_s)
-        entries.sort()
+        entries.sort(key=_first)
         rem_v = Fraction(cost)
         rem_s = ZERO
         big_k = sum(w * k for _, _, w, k in entries)
@@ -141,7 +172,7 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
         for r, key, w, k in entries:
             if r * big_k >= rem_v:
                 break
-            c = key // kmax
+            c = key if unit else key // kmax
             rem_v -= w * cls_v[c]
             if track:
                 rem_s -= w * cls_s[c]
@@ -151,24 +182,23 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
         lam_s = rem_s / big_k if track else ZERO
         if track:
             for _r, key, _w, k in entries:
-                c = key // kmax
+                c = key if unit else key // kmax
                 rv, rs = cls_v[c] / k, cls_s[c] / k
                 if key in full:
                     bound.keep(lam_v - rv, lam_s - rs)
                 else:
                     bound.keep(rv - lam_v, rs - lam_s)
-        return _Eval(lam_v / cost, lam_s / cost, lam_v, lam_s, full, money_v)
+        return _Eval(lam_v / cost, lam_s / cost, lam_v, lam_s, full, money_v, h)
 
     def buy(p: int, rnd: int, ev: _Eval) -> Purchase:
-        active[p] = False
-        h = hist[p]
+        h = ev.hist
         supporters = sum(h.values())
         full_payers = sum(w for key, w in h.items() if key in ev.full)
-        full_paid = sum((w * cls_v[key // kmax] for key, w in h.items() if key in ev.full), ZERO)
+        full_paid = sum((w * cls_v[key if unit else key // kmax] for key, w in h.items() if key in ev.full), ZERO)
         new_cls: dict[int, int] = {}
         for g, k in sup[p]:
             c = group_cls[g]
-            key = c * kmax + k
+            key = c if unit else c * kmax + k
             nc = new_cls.get(key)
             if nc is None:
                 if key in ev.full:
@@ -182,21 +212,7 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
                     cls_s.append(value[1])
                     merge[value] = nc
                 new_cls[key] = nc
-            if nc == c:
-                continue
             group_cls[g] = nc
-            w, items = groups[g]
-            for p2, k2 in items:
-                if active[p2]:
-                    h2 = hist[p2]
-                    old = c * kmax + k2
-                    left = h2[old] - w
-                    if left:
-                        h2[old] = left
-                    else:
-                        del h2[old]
-                    new = nc * kmax + k2
-                    h2[new] = h2.get(new, 0) + w
         money_after = ev.money - costs[p]
         return Purchase(
             project=p,
@@ -211,8 +227,6 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
             money_after=money_after,
         )
 
-    purchases: list[Purchase] = []
-    rnd = 0
     while heap:
         rnd += 1
         best: tuple[Fraction, int, int] | None = None
@@ -226,8 +240,10 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
             evaluations += 1
             ev = evaluate(p)
             if ev is None:
-                active[p] = False
-                dropped[p] = (rnd, sum(w * cls_v[key // kmax] for key, w in hist[p].items()))
+                dropped[p] = (
+                    rnd,
+                    sum((w * cls_v[key if unit else key // kmax] for key, w in histogram(p).items()), ZERO),
+                )
                 continue
             rho_bound[p] = (ev.rho_v, ev.rho_s)
             entry = (ev.rho_v, tr, p)
@@ -246,7 +262,8 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
                 bv, bs = rho_bound[p]
                 bound.keep(bv - best_eval.rho_v, bs - best_eval.rho_s)
         purchases.append(buy(best[2], rnd, best_eval))
-    return MesRun(Fraction(beta), purchases, dropped, bound.t if track else None, evaluations)
+    run = MesRun(Fraction(beta), purchases, dropped, bound.t if track else None, evaluations)
+    return run
 
 
 def _next_increment(t: int, run: MesRun) -> int | None:
@@ -290,8 +307,13 @@ def add1_until_exhaustive(
     t = 0
     prev: tuple[int, MesRun] | None = None
     iterations = 0
+    run: MesRun | None = None
     while True:
-        run = run_mes(prep, beta0 + t, track=True)
+        run = run_mes(
+            prep,
+            beta0 + t,
+            track=True,
+        )
         iterations += 1
         spent = total_cost(prep, run.winners)
         if progress:
@@ -299,12 +321,8 @@ def add1_until_exhaustive(
         if spent > budget:
             if prev is None:  # cannot happen: MES never overspends at the start
                 return Add1Result(run, iterations, t)
-            prev_t, prev_run = prev
             # the previous outcome holds for every increment up to t - 1: report it at t - 1
-            if t - 1 != prev_t:
-                prev_run = run_mes(prep, beta0 + t - 1)
-                iterations += 1
-            return Add1Result(prev_run, iterations, t - 1)
+            return Add1Result(run_mes(prep, beta0 + t - 1), iterations + 1, t - 1)
         if is_exhaustive(prep, run.winners, budget, all_projects):
             return Add1Result(run, iterations, t)
         nxt = _next_increment(t, run)
@@ -340,10 +358,6 @@ def add1_while_next_fits(
             progress(min(spent, budget), budget, f"per-voter budget {beta0 + nxt}")
         if spent > budget:
             # every increment from t to nxt - 1 gives the outcome of t; the loop stepping by 1 ends at nxt - 1
-            if nxt - 1 != t:
-                run = run_mes(prep, beta0 + nxt - 1)
-                iterations += 1
-                t = nxt - 1
-            break
+            return Add1Result(run_mes(prep, beta0 + nxt - 1), iterations + 1, nxt - 1)
         run, t = candidate, nxt
     return Add1Result(run, iterations, t)

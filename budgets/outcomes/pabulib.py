@@ -348,9 +348,10 @@ def declared_rule(pb: PabulibFile) -> tuple[str, dict[str, Any], TieBreaking | N
     rule = pb.meta.get("rule", "")
     params: dict[str, Any] = json.loads(pb.meta["rule_params"]) if "rule_params" in pb.meta else {}
     tb = TieBreaking.from_dict(json.loads(pb.meta["tie_breaking"])) if "tie_breaking" in pb.meta else None
-    if rule in RULES:
-        return rule, params, tb
     scored = pb.meta.get("vote_type") in ("cumulative", "scoring", "ordinal")
+    # our exports always carry rule_params; without it, "greedy" is Pabulib's (by points when scored)
+    if rule in RULES and ("rule_params" in pb.meta or not (rule == "greedy" and scored)):
+        return rule, params, tb
     if rule == "greedy":
         return ("greedy_score" if scored else "greedy"), {}, tb
     if rule == "greedy-no-skip":

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .model import Election, TieBreaking
 
@@ -18,6 +19,7 @@ class Prepared:
     # identical ballots grouped: (weight, ((project index, utility factor k), ...))
     groups: list[tuple[int, tuple[tuple[int, int], ...]]]
     tie_rank: list[int]  # position of each project in the tie-breaking order (smaller wins)
+    cache: dict[str, Any] = field(default_factory=dict)  # derived indexes, shared by repeated runs
 
 
 def prepare(election: Election, tie_breaking: TieBreaking, scored: bool = False) -> Prepared:
