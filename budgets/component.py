@@ -71,3 +71,32 @@ MANIFEST = register_component(ComponentManifest(
     exports={"results": _export},
     validate_settings=validate_rule_settings,
 ))
+
+
+def _load_project(organization_id: int, project_id: int) -> object | None:
+    from decidim_py.db import db
+
+    from .models import Project
+
+    project = db.session.get(Project, project_id)
+    if project is None or project.organization_id != organization_id:
+        return None
+    return project
+
+
+def _project_url(project: object) -> str:
+    from flask import url_for
+
+    component = project.budget.component  # type: ignore[attr-defined]
+    return url_for("budgets.project", slug=component.space.slug, component_id=component.id,
+                   budget_id=project.budget_id, project_id=project.id)  # type: ignore[attr-defined]
+
+
+def _register_comments() -> None:
+    from decidim_py.comments import Commentable, register_commentable
+
+    register_commentable(Commentable("Project", load=_load_project, component_of=lambda p: p.budget.component,
+                                     url_of=_project_url))
+
+
+_register_comments()

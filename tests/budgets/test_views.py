@@ -185,3 +185,24 @@ def test_import_page_lists_every_bad_line(app, org, client, commit):
     assert ok.status_code == 303
     _fresh()
     assert db.session.get(Budget, budget.id).ballots_count == 1
+
+
+def test_residents_comment_on_a_project_unless_comments_are_blocked(app, org, client, commit):
+    from decidim_py.comments.models import Comment
+
+    c = make_component(org)
+    budget = make_budget(c, 100_000, (60_000,))
+    blocked = make_component(org, step={"comments_blocked": True})
+    other = make_budget(blocked, 100_000, (60_000,))
+    commit()
+    url = f"{_base(c)}/{budget.id}/projects/{budget.projects[0].id}"
+    assert '<section id="comments"' in client.get(url).text
+    login_as(client, make_user(org))
+    form = client.get(url).text
+    action = form.split('class="comment-form"', 1)[0].rsplit('action="', 1)[1].split('"', 1)[0]
+    assert client.post(action, data={"body": "Benches near the fountain, please."}).status_code == 303
+    _fresh()
+    comment = db.session.scalar(select(Comment))
+    assert comment.resource_type == "Project" and comment.resource_id == budget.projects[0].id
+    closed = client.get(f"{_base(blocked)}/{other.id}/projects/{other.projects[0].id}").text
+    assert 'class="comment-form"' not in closed

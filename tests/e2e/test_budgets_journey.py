@@ -140,12 +140,22 @@ def test_residents_vote_under_each_rule_and_find_their_receipts(page: Page, chec
     budget_id = budget_url.rsplit("/", 1)[-1]
     admin_budget = f"/admin/processes/{PROCESS}/components/budgets/{component_id}/budgets/{budget_id}"
     dev_sign_in(page, check_axe, "admin", admin_budget)
+    admin_base = admin_budget.rsplit("/budgets/", 1)[0]
+    for path in ("/", "/budgets/new", f"/budgets/{budget_id}/projects/new", f"/budgets/{budget_id}/import-ballots",
+                 f"/budgets/{budget_id}/edit"):
+        visit(page, check_axe, admin_base + path)
+    visit(page, check_axe, admin_budget)
     click_and_wait(page, f"main form[action='{admin_budget}/close'] button")
     assert page.url.endswith(f"{admin_budget}/result"), page.url
     check_axe(page)
     expect(page.locator("main a[href$='/results.json']")).to_have_count(1)
     sign_out(page)
 
+    visit(page, check_axe, base + "/")
+    visit(page, check_axe, budget_url)
+    project_url = page.locator("main a[href*='/projects/']").first.get_attribute("href")
+    assert project_url
+    visit(page, check_axe, project_url)
     visit(page, check_axe, f"{budget_url}/results")
     expect(page.locator("main table tbody tr")).to_have_count(4)
     ballots = page.request.get(f"{live_server.url}{budget_url}/ballots.pb")
