@@ -37,11 +37,14 @@ class RequirementData:
 
 
 def requirement_for(component: Any, verb: str) -> ActionRequirement | None:
-    cache = component.__dict__.setdefault("_decidim_requirements", {})
-    if verb not in cache:
-        cache[verb] = db.session.scalar(select(ActionRequirement).where(
-            ActionRequirement.component_id == component.id, ActionRequirement.action == verb))
-    return cache[verb]
+    """The requirement of one action; all of a component's requirements load with one statement, once
+    per component object (i.e. per request)."""
+    cache = component.__dict__.get("_decidim_requirements")
+    if cache is None:
+        cache = {row.action: row for row in db.session.scalars(
+            select(ActionRequirement).where(ActionRequirement.component_id == component.id))}
+        component.__dict__["_decidim_requirements"] = cache
+    return cache.get(verb)
 
 
 def set_requirement(actor: Any, component: Any, verb: str, data: RequirementData) -> ActionRequirement | None:
