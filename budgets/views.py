@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, abort, g, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 
 from decidim_py.components import component_blueprint
 from decidim_py.db import db
@@ -126,7 +126,7 @@ def _projects_page(budget: Budget, sort: str, page: int) -> Page:
         "most_voted": (Project.votes_count.desc(), Project.id),
         "highest_cost": (Project.cost.desc(), Project.id),
         "lowest_cost": (Project.cost, Project.id),
-    }.get(sort) or ((Project.id * _seed()) % RANDOM_MODULUS, Project.id)
+    }.get(sort) or ((cast(Project.id, BigInteger) * _seed()) % RANDOM_MODULUS, Project.id)  # no int4 overflow
     total = db.session.scalar(select(func.count()).select_from(Project).where(Project.budget_id == budget.id)) or 0
     items = list(db.session.scalars(q.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
     return Page(items, page, per_page, total)

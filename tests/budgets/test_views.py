@@ -206,3 +206,14 @@ def test_residents_comment_on_a_project_unless_comments_are_blocked(app, org, cl
     assert comment.resource_type == "Project" and comment.resource_id == budget.projects[0].id
     closed = client.get(f"{_base(blocked)}/{other.id}/projects/{other.projects[0].id}").text
     assert 'class="comment-form"' not in closed
+
+
+def test_random_order_never_overflows(app, org, client, commit):
+    """(id × seed) is computed in 64 bits: a seed near 2^31 would overflow PostgreSQL's integer."""
+    c = make_component(org)
+    budget = make_budget(c, 100_000, (60_000, 30_000, 50_000))
+    commit()
+    with client.session_transaction(base_url=f"http://{client.host}") as sess:
+        sess["budgets_seed"] = 2_147_483_000
+    page = client.get(f"{_base(c)}/{budget.id}?order=random")
+    assert page.status_code == 200 and page.text.count('class="card project-card"') == 3
