@@ -117,6 +117,7 @@ def _page(proposal: Proposal, **forms: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
         "template": "proposals/admin/answer.html", "component": g.component, "space": g.space,
         "proposal": proposal, "manager": manager,
+        "can_edit": bool(can(actor(), "proposals.proposal.edit_official", proposal)),
         "can_hide": bool(can(actor(), "proposals.proposal.hide", proposal)),
         "notes": evaluation.notes_of(proposal), "evaluators": evaluation.evaluators_of([proposal.id])[proposal.id],
         "answer_form": _answer_form(proposal, None), "hide_form": HideForm(formdata=None),
@@ -193,7 +194,19 @@ def new_official() -> Any:
     return run_form(
         form, lambda: services.create_official_proposal(actor(), g.component, form.to_data()),
         success=_("Official proposal published."), redirect_to=lambda p: url_for(".answer", proposal_id=p.id),
-        template="proposals/admin/new.html", component=g.component, space=g.space,
+        template="proposals/admin/new.html", component=g.component, space=g.space, proposal=None,
+    )
+
+
+@bp.route("/<int:proposal_id>/edit", methods=["GET", "POST"])
+def edit_official(proposal_id: int) -> Any:
+    proposal = _proposal(proposal_id)
+    require(actor(), "proposals.proposal.edit_official", proposal)
+    form = OfficialProposalForm(obj=proposal, body_max=g.component.global_settings.proposal_length)
+    return run_form(
+        form, lambda: services.update_official_proposal(actor(), proposal, form.to_data()),
+        success=_("Official proposal saved."), redirect_to=lambda p: url_for(".answer", proposal_id=p.id),
+        template="proposals/admin/new.html", component=g.component, space=g.space, proposal=proposal,
     )
 
 

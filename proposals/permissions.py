@@ -23,7 +23,8 @@ PUBLIC_ACTIONS = {"proposals.proposal.create", "proposals.proposal.publish", "pr
 ENGAGEMENT_ACTIONS = endorsements.ACTIONS | amendments.ACTIONS  # endorsements.py, amendments.py
 ADMIN_ACTIONS = {"proposals.proposal.answer", "proposals.proposal.hide", "proposals.admin.access",
                  "proposals.proposal.export", "proposals.proposal.create_official", "proposals.proposal.import",
-                 "proposals.evaluator.assign", "proposals.proposal.review", "proposals.note.create"}
+                 "proposals.evaluator.assign", "proposals.proposal.review", "proposals.note.create",
+                 "proposals.proposal.edit_official"}
 # what an evaluator may do on a proposal assigned to them (Decidim's valuators); on the component:
 # enter the admin (their proposals only) and publish their proposals' answers
 EVALUATOR_ACTIONS = {"proposals.proposal.answer", "proposals.proposal.review", "proposals.note.create"}
@@ -53,6 +54,8 @@ def permissions(actor: Any, action: str, subject: Any) -> Verdict | None:
         return None
     if action in ADMIN_ACTIONS:
         if is_manager(actor, component):
+            if action == "proposals.proposal.edit_official":
+                return _edit_official(subject)
             return allow()
         if is_evaluator(actor, component):
             if isinstance(subject, Proposal) and action in EVALUATOR_ACTIONS:
@@ -109,6 +112,17 @@ def permissions(actor: Any, action: str, subject: Any) -> Verdict | None:
     if action == "proposals.proposal.unsupport":
         return _support_eligibility(actor, component) or allow()
     return _support(actor, proposal)
+
+
+def _edit_official(proposal: Any) -> Verdict:
+    """Admins edit official proposals only while nobody supports them (Decidim's rule)."""
+    if not isinstance(proposal, Proposal) or not proposal.is_official:
+        return deny(_("Only official proposals can be edited here."), "not_official")
+    if proposal.is_withdrawn:
+        return deny(_("A withdrawn proposal cannot be edited."), "withdrawn")
+    if proposal.supports_count > 0:
+        return deny(_("An official proposal cannot be edited once it has supports."), "has_supports")
+    return allow()
 
 
 def _edit(actor: Any, proposal: Proposal) -> Verdict:

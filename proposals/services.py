@@ -175,6 +175,24 @@ def create_official_proposal(actor: Any, component: Component, data: ProposalDat
     return proposal
 
 
+def update_official_proposal(actor: Any, proposal: Proposal, data: ProposalData) -> Proposal:
+    """An admin edits an official proposal while nobody supports it (checked under the proposal's
+    row lock, so a support in flight either waits or is seen)."""
+    require(actor, "proposals.proposal.edit_official", proposal)
+    _lock_proposals({proposal.id})
+    if final_supports(proposal) > 0:
+        raise InvalidState(_("An official proposal cannot be edited once it has supports."))
+    clean = validate(proposal.component, data)
+    if (clean.title, clean.body) == (proposal.title, proposal.body):
+        return proposal
+    proposal.title, proposal.body, proposal.edited_at = clean.title, clean.body, utcnow()
+    db.session.flush()
+    record(actor, "proposals.proposal.update", proposal, component=proposal.component,
+           changes={"reference": proposal.reference, "official": True, "title_sha256": sha256(proposal.title),
+                    "body_sha256": sha256(proposal.body)})
+    return proposal
+
+
 def new_official(component: Component, clean: ProposalData) -> Proposal:
     """Write a published official proposal (the callers check, validate and record)."""
     now = utcnow()

@@ -215,3 +215,33 @@ def _statements() -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(get_engine(), "before_cursor_execute", listener)
+
+
+def test_admins_edit_official_proposals_until_supported(app, org, client, commit):
+    c = make_component(org)
+    admin = make_admin(org)
+    official = s.create_official_proposal(admin, c, s.ProposalData("Renovate the central square", BODY))
+    own = _published(c, make_user(org), "More bicycle lanes downtown")
+    with pytest.raises(NotAllowed):
+        s.update_official_proposal(admin, own, s.ProposalData("More bicycle lanes downtown now", BODY))
+    with pytest.raises(NotAllowed):
+        s.update_official_proposal(make_user(org), official, s.ProposalData("Renovate the old square", BODY))
+    commit()
+    admin_base = f"/admin/processes/{c.space.slug}/components/proposals/{c.id}"
+    login_as(client, admin)
+    assert "Edit the official proposal" in client.get(f"{admin_base}/{official.id}/answer").text
+    ok = client.post(f"{admin_base}/{official.id}/edit", data={"title": "Renovate the old central square",
+                                                               "body": BODY})
+    assert ok.status_code == 303
+    db.session.rollback()
+    db.session.expire_all()
+    (rec,) = db.session.scalars(select(DecisionRecord).where(DecisionRecord.action == "proposals.proposal.update"))
+    assert rec.changes["official"] is True and rec.resource_id == official.id
+    official = db.session.get(Proposal, official.id)
+    assert official.title == "Renovate the old central square"
+    s.support_proposal(make_user(org), official)
+    commit()
+    assert client.get(f"{admin_base}/{official.id}/edit").status_code == 403
+    assert "Edit the official proposal" not in client.get(f"{admin_base}/{official.id}/answer").text
+    with pytest.raises(NotAllowed):
+        s.update_official_proposal(admin, official, s.ProposalData("Renovate the new square", BODY))
