@@ -269,13 +269,38 @@ def allocate_ids(model: Any, n: int) -> list[int]:
 
 
 def insert_rows(model: Any, rows: list[dict[str, Any]], chunk: int = 20000) -> None:
-    """Multi-row INSERTs of `rows` (in order: a row may refer to an earlier one)."""
+    """Write `rows` in order (a row may refer to an earlier one), in the session's transaction:
+    COPY on PostgreSQL, multi-row INSERTs on SQLite."""
     from sqlalchemy import insert
 
     from decidim_py.db import db
 
+    if not rows:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        _copy(model.__table__, rows)
+        return
     for i in range(0, len(rows), chunk):
         db.session.execute(insert(model), rows[i:i + chunk])
+
+
+def _copy(table: Any, rows: list[dict[str, Any]]) -> None:
+    """COPY ... FROM STDIN with the values the ORM would send: the columns' Python-side defaults
+    for those the rows leave out, each value through its column type's bind processor."""
+    from decidim_py.db import db
+
+    dialect = db.session.get_bind().dialect
+    given = list(rows[0])
+    extra = [c for c in table.c if c.name not in given and c.default is not None]
+    columns = [table.c[name] for name in given] + extra
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    raw = db.session.connection().connection.driver_connection  # the psycopg connection, same transaction
+    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            values = [row[name] for name in given]
+            values += [c.default.arg(None) if c.default.is_callable else c.default.arg for c in extra]
+            copy.write_row([p(v) if p else v for p, v in zip(processors, values, strict=True)])
 
 
 def insert_people(org: Any, count: int, *, now: datetime, random_seed: int = 1,
@@ -484,7 +509,8 @@ def check_consistency(component_id: int, *, log: bool = True) -> dict[str, int]:
     if bad:
         problems.append(f"{bad} proposals whose supports_count differs from their final supports")
     comments_of = (select(func.count()).select_from(Comment)
-                   .where(Comment.resource_type == "Proposal", Comment.resource_id == Proposal.id,
+                   .where(Comment.organization_id == Proposal.organization_id,  # the index's first column
+                          Comment.resource_type == "Proposal", Comment.resource_id == Proposal.id,
                           Comment.deleted_at.is_(None))
                    .correlate(Proposal).scalar_subquery())
     if "comments_count" in Proposal.__table__.c:
@@ -599,15 +625,20 @@ def seed(database_url: str, proposals: int, *, mode: str = "auto", hot_comments:
         now = utcnow()
         people = insert_people(org, max(1, proposals // 4), now=now, random_seed=random_seed)
         db.session.commit()
+        t0 = time.perf_counter()
         plans = plan_proposals(proposals, len(people), now=now, hot_comments=hot_comments,
                                random_seed=random_seed)
+        print(f"{len(people)} verified people; {proposals} proposals planned in {time.perf_counter() - t0:.1f} s",
+              flush=True)
         mode = mode if mode != "auto" else ("services" if proposals <= SERVICES_MAX else "bulk")
         t0 = time.perf_counter()
         if mode == "services":
             ids = via_services(component, plans, people)
         else:
             ids = bulk_proposals(org, component, plans, people)
+            print(f"  proposals and their decisions {time.perf_counter() - t0:.1f} s", flush=True)
             bulk_supports(component, plans, ids, people)
+            print(f"  supports {time.perf_counter() - t0:.1f} s", flush=True)
             bulk_comments(org, component, plans, ids, people)
             db.session.commit()
         written = time.perf_counter() - t0
