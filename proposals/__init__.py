@@ -157,6 +157,12 @@ def _register_moderation_and_notifications() -> None:
         state=STATE_LABELS.get(d.get("state", ""), d.get("state", "")))))
     register_event(Event("proposals.withdrawn", render=lambda d: _(
         'The proposal "%(title)s" was withdrawn by its author.', title=d.get("title", ""))))
+    register_event(Event("proposals.amendment_published", render=lambda d: _(
+        'Someone proposed an amendment to "%(title)s".', title=d.get("title", ""))))
+    register_event(Event("proposals.amendment_accepted", render=lambda d: _(
+        'An amendment to "%(title)s" was accepted: the proposal has a new text.', title=d.get("title", ""))))
+    register_event(Event("proposals.amendment_rejected", render=lambda d: _(
+        'An amendment to "%(title)s" was rejected by the author.', title=d.get("title", ""))))
 
 
 _register_comments()

@@ -31,6 +31,7 @@ from sqlalchemy.orm import joinedload
 
 from decidim_py.db import db, utcnow
 from decidim_py.errors import InvalidState
+from decidim_py.notifications import ensure_following, notify_followers_of
 from decidim_py.permissions import Verdict, allow, can, deny, require
 from decidim_py.transparency import record
 
@@ -201,7 +202,11 @@ def publish_amendment(actor: Any, amendment: ProposalAmendment) -> ProposalAmend
     _validated(proposal, ProposalData(amendment.title, amendment.body))
     amendment.base_title, amendment.base_body = proposal.title, proposal.body  # what it changes, as published
     amendment.published_at = utcnow()
-    return _decided(actor, amendment, AmendmentState.EVALUATING, "publish")
+    _decided(actor, amendment, AmendmentState.EVALUATING, "publish")
+    ensure_following(actor, proposal)  # the emendation's author hears of the answer
+    if amendment.component.current_settings.amendments_visibility != "participants":
+        notify_followers_of(proposal, "proposals.amendment_published", exclude_user_id=actor.id)
+    return amendment
 
 
 def withdraw_amendment(actor: Any, amendment: ProposalAmendment) -> ProposalAmendment:
@@ -235,6 +240,7 @@ def accept_amendment(actor: Any, amendment: ProposalAmendment) -> Proposal:
     amendment.answered_at = previous.replaced_at = utcnow()
     _decided(actor, amendment, AmendmentState.ACCEPTED, "accept", _changes(
         amendment, previous_title_sha256=sha256(previous.title), previous_body_sha256=sha256(previous.body)))
+    notify_followers_of(proposal, "proposals.amendment_accepted", exclude_user_id=actor.id)
     return proposal
 
 
@@ -243,7 +249,9 @@ def reject_amendment(actor: Any, amendment: ProposalAmendment) -> ProposalAmendm
     _lock(amendment)
     _answerable(amendment)
     amendment.answered_at = utcnow()
-    return _decided(actor, amendment, AmendmentState.REJECTED, "reject")
+    _decided(actor, amendment, AmendmentState.REJECTED, "reject")
+    notify_followers_of(amendment.proposal, "proposals.amendment_rejected", exclude_user_id=actor.id)
+    return amendment
 
 
 def promote_amendment(actor: Any, amendment: ProposalAmendment) -> Proposal:

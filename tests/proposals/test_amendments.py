@@ -385,3 +385,34 @@ def test_amending_needs_the_eligibility_of_the_amend_action(app, org):
     assert _amendments() == 0
     verify_person(amender, "person-amender")
     assert am.create_amendment(amender, p, s.ProposalData(NEW_TITLE, NEW_BODY)).is_draft
+
+
+def test_amendment_events_notify_the_proposal_followers(setup):
+    """Publishing notifies the followers (the author among them); the emendation's author now follows
+    and hears of the answer; whoever acted is never notified of their own act."""
+    from decidim_py.notifications.models import Notification
+
+    c, author, amender, p = setup
+
+    def events(user):
+        return [n.event for n in db.session.scalars(select(Notification).where(Notification.recipient_id == user.id)
+                                                     .order_by(Notification.id))]
+
+    first = _evaluating(p, amender)
+    assert events(author) == ["proposals.amendment_published"] and events(amender) == []
+    am.reject_amendment(author, first)
+    assert events(amender) == ["proposals.amendment_rejected"]
+    assert events(author) == ["proposals.amendment_published"]
+    am.accept_amendment(author, _evaluating(p, amender, title="Plant many more trees in the park"))
+    assert events(amender) == ["proposals.amendment_rejected", "proposals.amendment_accepted"]
+    assert events(author) == ["proposals.amendment_published", "proposals.amendment_published"]
+
+
+def test_amendments_seen_by_participants_only_notify_nobody_when_published(app, org):
+    from decidim_py.notifications.models import Notification
+
+    c = make_component(org, settings=ON, step={"amendments_visibility": "participants"})
+    author, amender = make_user(org), make_user(org)
+    p = _published(c, author)
+    _evaluating(p, amender)
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
