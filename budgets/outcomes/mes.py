@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import repeat
 from operator import add, itemgetter, mul
+from typing import Any, Protocol
 
 from .profile import Prepared
 
@@ -107,47 +108,44 @@ def _supporters(prep: Prepared) -> tuple[list[list[tuple[int, int]]], list[list[
     return cached
 
 
-def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
-    """One run of MES with per-voter money beta; with track, also the increment up to which none of
-    its comparisons flips (next_t)."""
-    costs = prep.costs
-    n_proj = len(costs)
-    sup, exp_g, exp_k, kmax = _supporters(prep)
-    unit = kmax == 2  # every utility factor is 1 (approval view): a key is the class id itself
-    if unit:
-        kmax = 1
-    beta = Fraction(beta)
-    cls_v: list[Fraction] = [beta]
-    cls_s: list[Fraction] = [ONE if track else ZERO]
-    merge: dict[tuple[Fraction, Fraction], int] = {(cls_v[0], cls_s[0]): 0}
-    group_cls = [0] * len(prep.groups)
-    get_cls = group_cls.__getitem__
-    bound = _Bound()
-    rho_bound: dict[int, tuple[Fraction, Fraction]] = {}
-    heap: list[tuple[Fraction, int, int]] = []
-    dropped: dict[int, tuple[int, Fraction]] = {}
-    for p in range(n_proj):
-        total_k = sum(exp_k[p])
-        if total_k == 0:
-            dropped[p] = (0, ZERO)
-            continue
-        rho0 = Fraction(1, total_k)
-        rho_bound[p] = (rho0, ZERO)
-        heap.append((rho0, prep.tie_rank[p], p))
-    heapq.heapify(heap)
-    evaluations = 0
-    purchases: list[Purchase] = []
-    rnd = 0
+class _State:
+    """The exact money of every voter during one run, kept in classes of equal money (with track, also
+    as an affine function v + s t of the increment t, and the bound up to which no comparison flips)."""
 
-    def histogram(p: int) -> Counter[int]:
+    def __init__(self, prep: Prepared, beta: Fraction, track: bool) -> None:
+        self.prep = prep
+        self.costs = prep.costs
+        self.sup, self.exp_g, self.exp_k, kmax = _supporters(prep)
+        self.unit = kmax == 2  # every utility factor is 1 (approval view): a key is the class id itself
+        self.kmax = 1 if self.unit else kmax
+        self.track = track
+        self.cls_v: list[Fraction] = [beta]
+        self.cls_s: list[Fraction] = [ONE if track else ZERO]
+        self.merge: dict[tuple[Fraction, Fraction], int] = {(self.cls_v[0], self.cls_s[0]): 0}
+        self.group_cls = [0] * len(prep.groups)
+        self.bound = _Bound()
+
+    def _cls(self, key: int) -> int:
+        return key if self.unit else key // self.kmax
+
+    def histogram(self, p: int) -> Counter[int]:
         """Supporters of p per key (class id, or class id * kmax + k with scores)."""
-        if unit:
-            return Counter(map(get_cls, exp_g[p]))
-        return Counter(map(add, map(mul, map(get_cls, exp_g[p]), repeat(kmax)), exp_k[p]))
+        get_cls = self.group_cls.__getitem__
+        if self.unit:
+            return Counter(map(get_cls, self.exp_g[p]))
+        return Counter(map(add, map(mul, map(get_cls, self.exp_g[p]), repeat(self.kmax)), self.exp_k[p]))
 
-    def evaluate(p: int) -> _Eval | None:
-        h = histogram(p)
-        cost = costs[p]
+    def money(self, p: int, hist: Counter[int] | None = None) -> Fraction:
+        """What the supporters of p have left together."""
+        h = self.histogram(p) if hist is None else hist
+        cls_v = self.cls_v
+        return sum((w * cls_v[self._cls(key)] for key, w in h.items()), ZERO)
+
+    def evaluate(self, p: int) -> _Eval | None:
+        """The price of p for its supporters (None: they cannot afford it)."""
+        h = self.histogram(p)
+        cost = self.costs[p]
+        track, bound, cls_v, cls_s, unit, kmax = self.track, self.bound, self.cls_v, self.cls_s, self.unit, self.kmax
         entries = []
         money_v = ZERO
         money_s = ZERO
@@ -172,7 +170,7 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
         for r, key, w, k in entries:
             if r * big_k >= rem_v:
                 break
-            c = key if unit else key // kmax
+            c = self._cls(key)
             rem_v -= w * cls_v[c]
             if track:
                 rem_s -= w * cls_s[c]
@@ -182,7 +180,7 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
         lam_s = rem_s / big_k if track else ZERO
         if track:
             for _r, key, _w, k in entries:
-                c = key if unit else key // kmax
+                c = self._cls(key)
                 rv, rs = cls_v[c] / k, cls_s[c] / k
                 if key in full:
                     bound.keep(lam_v - rv, lam_s - rs)
@@ -190,13 +188,16 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
                     bound.keep(rv - lam_v, rs - lam_s)
         return _Eval(lam_v / cost, lam_s / cost, lam_v, lam_s, full, money_v, h)
 
-    def buy(p: int, rnd: int, ev: _Eval) -> Purchase:
+    def buy(self, p: int, rnd: int, ev: _Eval) -> Purchase:
+        """Every supporter of p pays the price (times k), or all they have left when that is less."""
         h = ev.hist
+        cls_v, cls_s, merge, group_cls = self.cls_v, self.cls_s, self.merge, self.group_cls
+        unit, kmax = self.unit, self.kmax
         supporters = sum(h.values())
         full_payers = sum(w for key, w in h.items() if key in ev.full)
-        full_paid = sum((w * cls_v[key if unit else key // kmax] for key, w in h.items() if key in ev.full), ZERO)
+        full_paid = sum((w * cls_v[self._cls(key)] for key, w in h.items() if key in ev.full), ZERO)
         new_cls: dict[int, int] = {}
-        for g, k in sup[p]:
+        for g, k in self.sup[p]:
             c = group_cls[g]
             key = c if unit else c * kmax + k
             nc = new_cls.get(key)
@@ -204,7 +205,7 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
                 if key in ev.full:
                     value = (ZERO, ZERO)
                 else:
-                    value = (cls_v[c] - ev.lam_v * k, cls_s[c] - ev.lam_s * k if track else ZERO)
+                    value = (cls_v[c] - ev.lam_v * k, cls_s[c] - ev.lam_s * k if self.track else ZERO)
                 nc = merge.get(value)
                 if nc is None:
                     nc = len(cls_v)
@@ -213,7 +214,6 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
                     merge[value] = nc
                 new_cls[key] = nc
             group_cls[g] = nc
-        money_after = ev.money - costs[p]
         return Purchase(
             project=p,
             round=rnd,
@@ -224,9 +224,34 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
             full_paid=full_paid,
             partial_payers=supporters - full_payers,
             money_before=ev.money,
-            money_after=money_after,
+            money_after=ev.money - self.costs[p],
         )
 
+
+def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
+    """One run of MES with per-voter money beta; with track, also the increment up to which none of
+    its comparisons flips (next_t)."""
+    costs = prep.costs
+    n_proj = len(costs)
+    beta = Fraction(beta)
+    state = _State(prep, beta, track)
+    exp_k = state.exp_k
+    bound = state.bound
+    rho_bound: dict[int, tuple[Fraction, Fraction]] = {}
+    heap: list[tuple[Fraction, int, int]] = []
+    dropped: dict[int, tuple[int, Fraction]] = {}
+    for p in range(n_proj):
+        total_k = sum(exp_k[p])
+        if total_k == 0:
+            dropped[p] = (0, ZERO)
+            continue
+        rho0 = Fraction(1, total_k)
+        rho_bound[p] = (rho0, ZERO)
+        heap.append((rho0, prep.tie_rank[p], p))
+    heapq.heapify(heap)
+    evaluations = 0
+    purchases: list[Purchase] = []
+    rnd = 0
     while heap:
         rnd += 1
         best: tuple[Fraction, int, int] | None = None
@@ -238,12 +263,9 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
                 break
             heapq.heappop(heap)
             evaluations += 1
-            ev = evaluate(p)
+            ev = state.evaluate(p)
             if ev is None:
-                dropped[p] = (
-                    rnd,
-                    sum((w * cls_v[key if unit else key // kmax] for key, w in histogram(p).items()), ZERO),
-                )
+                dropped[p] = (rnd, state.money(p))
                 continue
             rho_bound[p] = (ev.rho_v, ev.rho_s)
             entry = (ev.rho_v, tr, p)
@@ -261,16 +283,8 @@ def run_mes(prep: Prepared, beta: Fraction, track: bool = False) -> MesRun:
             for _rv, _tr, p in heap:
                 bv, bs = rho_bound[p]
                 bound.keep(bv - best_eval.rho_v, bs - best_eval.rho_s)
-        purchases.append(buy(best[2], rnd, best_eval))
-    run = MesRun(Fraction(beta), purchases, dropped, bound.t if track else None, evaluations)
-    return run
-
-
-def _next_increment(t: int, run: MesRun) -> int | None:
-    """The next integer increment at which the outcome of `run` (made at increment t) can change."""
-    if run.next_t is None:
-        return None
-    return t + max(1, math.ceil(run.next_t))
+        purchases.append(state.buy(best[2], rnd, best_eval))
+    return MesRun(beta, purchases, dropped, bound.t if track else None, evaluations)
 
 
 def total_cost(prep: Prepared, winners: list[int]) -> int:
@@ -289,6 +303,52 @@ def is_exhaustive(prep: Prepared, winners: list[int], budget: int, all_projects:
     return True
 
 
+class Engine(Protocol):
+    """How the Add1 loops get runs: `run(t)` gives the winners at increment t (any object with a
+    `winners` list), `next_increment` the next increment at which they can change (None: never),
+    `final` the exact MesRun reported for increment t."""
+
+    name: str
+    runs: int
+    beta0: Fraction
+
+    def run(self, t: int) -> Any: ...
+
+    def next_increment(self, t: int, run: Any) -> int | None: ...
+
+    def final(self, t: int, run: Any | None = None) -> MesRun: ...
+
+    def diagnostics(self) -> dict[str, Any]: ...
+
+
+class ExactEngine:
+    """Exact runs only (standard library): each run tracks the first increment at which one of its
+    comparisons can flip, and the loops jump there."""
+
+    name = "exact"
+
+    def __init__(self, prep: Prepared, beta0: Fraction) -> None:
+        self.prep, self.beta0, self.runs = prep, Fraction(beta0), 0
+
+    def run(self, t: int) -> MesRun:
+        self.runs += 1
+        return run_mes(self.prep, self.beta0 + t, track=True)
+
+    def next_increment(self, t: int, run: MesRun) -> int | None:
+        if run.next_t is None:
+            return None
+        return t + max(1, math.ceil(run.next_t))
+
+    def final(self, t: int, run: MesRun | None = None) -> MesRun:
+        if run is None:
+            self.runs += 1
+            return run_mes(self.prep, self.beta0 + t)
+        return run
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {"engine": "exact", "exact_runs": self.runs}
+
+
 @dataclass
 class Add1Result:
     run: MesRun
@@ -300,42 +360,32 @@ Progress = Callable[[int, int, str], None]
 
 
 def add1_until_exhaustive(
-    prep: Prepared, budget: int, beta0: Fraction, all_projects: bool, progress: Progress | None
+    engine: Engine, prep: Prepared, budget: int, all_projects: bool, progress: Progress | None
 ) -> Add1Result:
     """Per-voter money beta0, beta0 + 1, ...: the first exhaustive outcome; if an outcome goes over the
     budget first, the one before it."""
     t = 0
-    prev: tuple[int, MesRun] | None = None
-    iterations = 0
-    run: MesRun | None = None
     while True:
-        run = run_mes(
-            prep,
-            beta0 + t,
-            track=True,
-        )
-        iterations += 1
+        run = engine.run(t)
         spent = total_cost(prep, run.winners)
         if progress:
-            progress(min(spent, budget), budget, f"per-voter budget {beta0 + t}")
-        if spent > budget:
-            if prev is None:  # cannot happen: MES never overspends at the start
-                return Add1Result(run, iterations, t)
+            progress(min(spent, budget), budget, f"per-voter budget {engine.beta0 + t}")
+        if spent > budget and t > 0:  # at t = 0 MES never overspends
             # the previous outcome holds for every increment up to t - 1: report it at t - 1
-            return Add1Result(run_mes(prep, beta0 + t - 1), iterations + 1, t - 1)
-        if is_exhaustive(prep, run.winners, budget, all_projects):
-            return Add1Result(run, iterations, t)
-        nxt = _next_increment(t, run)
+            final = engine.final(t - 1)
+            return Add1Result(final, engine.runs, t - 1)
+        if spent > budget or is_exhaustive(prep, run.winners, budget, all_projects):
+            return Add1Result(engine.final(t, run), engine.runs, t)
+        nxt = engine.next_increment(t, run)
         if nxt is None:  # no amount of extra money changes this outcome
-            return Add1Result(run, iterations, t)
-        prev = (t, run)
+            return Add1Result(engine.final(t, run), engine.runs, t)
         t = nxt
 
 
 def add1_while_next_fits(
+    engine: Engine,
     prep: Prepared,
     budget: int,
-    beta0: Fraction,
     stop_when_exhaustive: bool,
     all_projects: bool,
     progress: Progress | None,
@@ -343,21 +393,19 @@ def add1_while_next_fits(
     """Per-voter money beta0 + t for the largest t (stepping by 1 from 0) whose next outcome (t + 1)
     still fits in the budget; with stop_when_exhaustive, stop earlier at an exhaustive outcome."""
     t = 0
-    run = run_mes(prep, beta0, track=True)
-    iterations = 1
+    run = engine.run(0)
     while True:
         if stop_when_exhaustive and is_exhaustive(prep, run.winners, budget, all_projects):
             break
-        nxt = _next_increment(t, run)
+        nxt = engine.next_increment(t, run)
         if nxt is None:
             break
-        candidate = run_mes(prep, beta0 + nxt, track=True)
-        iterations += 1
+        candidate = engine.run(nxt)
         spent = total_cost(prep, candidate.winners)
         if progress:
-            progress(min(spent, budget), budget, f"per-voter budget {beta0 + nxt}")
+            progress(min(spent, budget), budget, f"per-voter budget {engine.beta0 + nxt}")
         if spent > budget:
             # every increment from t to nxt - 1 gives the outcome of t; the loop stepping by 1 ends at nxt - 1
-            return Add1Result(run_mes(prep, beta0 + nxt - 1), iterations + 1, nxt - 1)
+            return Add1Result(engine.final(nxt - 1), engine.runs, nxt - 1)
         run, t = candidate, nxt
-    return Add1Result(run, iterations, t)
+    return Add1Result(engine.final(t, run), engine.runs, t)

@@ -248,6 +248,9 @@ class Outcome:
     iterations: int = 1
     final_voter_budget: str | None = None  # Fraction as "p/q" (MES rules)
     notes: dict[str, Any] = field(default_factory=dict)
+    # how it was computed (MES: the engine, float and exact runs, the smallest float margin); not part
+    # of the result: the same outcome computed another way has other diagnostics
+    diagnostics: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def sorted_winners(self) -> list[str]:
@@ -265,6 +268,7 @@ class Outcome:
             "final_voter_budget": self.final_voter_budget,
             "explanations": {pid: e.to_dict() for pid, e in sorted(self.explanations.items())},
             "notes": self.notes,
+            "diagnostics": self.diagnostics,
         }
 
     @classmethod
@@ -280,6 +284,7 @@ class Outcome:
             iterations=int(data.get("iterations", 1)),
             final_voter_budget=data.get("final_voter_budget"),
             notes=dict(data.get("notes", {})),
+            diagnostics=dict(data.get("diagnostics", {})),
         )
 
 

@@ -27,20 +27,26 @@ def prepare(election: Election, tie_breaking: TieBreaking, scored: bool = False)
     with scored=True k is the ballot's points (cumulative) or Borda score (ordinal)."""
     ids = [p.id for p in election.projects]
     index = {pid: i for i, pid in enumerate(ids)}
-    counter: Counter[tuple[tuple[int, int], ...]] = Counter()
     borda = election.borda_length()
-    for ballot in election.ballots:
-        if scored:
-            items = ballot.scores(borda)
-            key = tuple(sorted((index[pid], k) for pid, k in items.items()))
-        else:
-            key = tuple(sorted((index[pid], 1) for pid in ballot.supported))
-        counter[key] += 1
     votes = [0] * len(ids)
     scores = [0] * len(ids)
-    groups = []
-    for key, weight in sorted(counter.items()):
-        groups.append((weight, key))
+    groups: list[tuple[int, tuple[tuple[int, int], ...]]] = []
+    if scored:
+        counter: Counter[tuple[tuple[int, int], ...]] = Counter()
+        for ballot in election.ballots:
+            items = ballot.scores(borda)
+            counter[tuple(sorted((index[pid], k) for pid, k in items.items()))] += 1
+        groups = [(weight, key) for key, weight in sorted(counter.items())]
+    else:
+        # identical approval sets first (C speed), then each distinct set once as sorted indexes; sorting
+        # the flat index tuples gives the same order as sorting the (index, 1) pairs, faster
+        get = index.__getitem__
+        flat: Counter[tuple[int, ...]] = Counter()
+        for supported, weight in Counter(ballot.supported for ballot in election.ballots).items():
+            flat[tuple(sorted(map(get, supported)))] += weight
+        pair = [(i, 1) for i in range(len(ids))].__getitem__  # shared (index, 1) tuples
+        groups = [(weight, tuple(map(pair, key))) for key, weight in sorted(flat.items())]
+    for weight, key in groups:
         for p, k in key:
             votes[p] += weight
             scores[p] += weight * k

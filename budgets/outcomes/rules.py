@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -267,6 +268,25 @@ def _satisfaction_counts(prep: Prepared, a: set[int], b: set[int]) -> tuple[int,
     return prefer_a, prefer_b
 
 
+# How MES runs are computed: "auto" (the numpy fast path when numpy is installed, else exact), "exact"
+# (standard library only) or "fast". The outcome is the same; Outcome.diagnostics says which ran.
+ENGINE = os.environ.get("DECIDIM_OUTCOMES_ENGINE", "auto")
+
+
+def _engine(prep: Prepared, beta0: Fraction) -> mes_mod.Engine:
+    if ENGINE not in ("auto", "exact", "fast"):
+        raise ValueError(f"DECIDIM_OUTCOMES_ENGINE must be auto, exact or fast, not {ENGINE!r}")
+    if ENGINE != "exact":
+        try:
+            from .fastmes import FastEngine
+        except ImportError:
+            if ENGINE == "fast":
+                raise
+        else:
+            return FastEngine(prep, beta0)
+    return mes_mod.ExactEngine(prep, beta0)
+
+
 def _compute_mes(
     election: Election, rule: str, params: dict[str, Any], tb: TieBreaking, progress: Progress | None
 ) -> Outcome:
@@ -276,6 +296,7 @@ def _compute_mes(
     budget = election.budget
     n = prep.n_voters
     notes: dict[str, Any] = {}
+    diagnostics: dict[str, Any] = {}
     if n == 0:
         run = mes_mod.MesRun(Fraction(0), [], {p: (0, Fraction(0)) for p in range(len(prep.ids))}, None)
         iterations, beta = 1, Fraction(0)
@@ -286,17 +307,18 @@ def _compute_mes(
             beta0 = Fraction(budget // n)
             if sum(prep.costs) <= budget:
                 loop = None  # everything fits: the tool does not use Add1
+        engine = _engine(prep, beta0)
         if loop is None:
-            run = mes_mod.run_mes(prep, beta0)
-            res = mes_mod.Add1Result(run, 1, 0)
+            res = mes_mod.Add1Result(engine.final(0, engine.run(0)), engine.runs, 0)
         elif loop == "exhaustive":
-            res = mes_mod.add1_until_exhaustive(prep, budget, beta0, False, progress)
+            res = mes_mod.add1_until_exhaustive(engine, prep, budget, False, progress)
         elif loop == "fits":
-            res = mes_mod.add1_while_next_fits(prep, budget, beta0, False, False, progress)
+            res = mes_mod.add1_while_next_fits(engine, prep, budget, False, False, progress)
         else:
-            res = mes_mod.add1_while_next_fits(prep, budget, beta0, True, True, progress)
+            res = mes_mod.add1_while_next_fits(engine, prep, budget, True, True, progress)
         run, iterations, beta = res.run, res.iterations, beta0 + res.increment
         notes["start_voter_budget"] = frac_str(beta0)
+        diagnostics = engine.diagnostics()
     mes_winners = run.winners
     explanations: dict[str, Explanation] = {}
     for pur in run.purchases:
@@ -369,4 +391,5 @@ def _compute_mes(
         iterations=iterations,
         final_voter_budget=frac_str(beta),
         notes=notes,
+        diagnostics=diagnostics,
     )
