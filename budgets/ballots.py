@@ -1,10 +1,14 @@
 """The ballot flow: add and remove projects, check out (with a receipt), cancel.
 
-A person's ballot changes run inside one lock (decidim_py.locking): the (component, person) row of
-`budgets_locks`, then (checking out, cancelling) the budget's row, then the counted projects' rows in
-ascending id order, so no ballot ever exceeds the budget or the rule and the workflow (one budget /
-each budget once / the person's zone) holds under any number of concurrent requests. One ballot per
-person and budget is also a unique constraint.
+A person's ballot changes run inside the person's lock (decidim_py.locking: the (component, person)
+row of `budgets_locks`), so no ballot ever exceeds the budget or the rule and the workflow (one
+budget / each budget once / the person's zone) holds under any number of concurrent requests; one
+ballot per person and budget is also a unique constraint. Nothing is shared between two people's
+transactions but the counters, which change with atomic `UPDATE ... SET n = n + 1` as the last
+statements (the projects' rows in ascending id order, then the budget's row), so a counter row is held
+only from its update to the commit. The budget's row is also taken FOR KEY SHARE, which concurrent
+ballots never conflict on; closing and importing take it FOR UPDATE, so they wait for the ballots in
+flight and no ballot is checked out after the ballots file was built.
 
 Ballots are secret and checking out is a participant's private act: it is not recorded in the public
 record (which never names participants); the counters it changes are aggregates. The receipt code
@@ -15,11 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from decidim_py.components import Component
 from decidim_py.db import db, utcnow
@@ -70,18 +75,45 @@ def person_key_for(user: Any, component: Component) -> str | None:
     return key_for(user, component, "vote")
 
 
+@dataclass
+class StoredBallot:
+    """A person's ballot as stored: its row id, whether it is checked out, (project id, cost) of its items."""
+
+    id: int
+    checked_out: bool
+    items: list[tuple[int, int]] = field(default_factory=list)
+
+
+def person_ballots(component_id: int, key: str) -> dict[int, StoredBallot]:
+    """{budget id: ballot} of one person in a component, with the items and their costs: one statement."""
+    held = _held.get()
+    if held is not None and held[0] == (component_id, key):
+        return held[1]
+    out: dict[int, StoredBallot] = {}
+    for ballot_id, budget_id, checked_out_at, project_id, cost in db.session.execute(
+            select(Ballot.id, Ballot.budget_id, Ballot.checked_out_at, Project.id, Project.cost)
+            .outerjoin(BallotItem, BallotItem.ballot_id == Ballot.id)
+            .outerjoin(Project, Project.id == BallotItem.project_id)
+            .where(Ballot.component_id == component_id, Ballot.person_key == key)
+            .order_by(Ballot.id, Project.id)):
+        stored = out.setdefault(budget_id, StoredBallot(ballot_id, checked_out_at is not None))
+        if project_id is not None:
+            stored.items.append((project_id, cost))
+    return out
+
+
+# The ballots `_enter` loaded under the person's lock, for the workflow rule it runs next (they cannot
+# change meanwhile); set only during that permission check.
+_held: ContextVar[tuple[tuple[int, str], dict[int, StoredBallot]] | None] = ContextVar("budgets_held", default=None)
+
+
 def ballot_statuses(component: Component, key: str) -> dict[int, str]:
     """{budget_id: "voted" | "progress"} of one person's non-empty ballots (b.3 order statuses)."""
-    rows = db.session.execute(
-        select(Ballot.budget_id, Ballot.checked_out_at, func.count(BallotItem.project_id))
-        .outerjoin(BallotItem, BallotItem.ballot_id == Ballot.id)
-        .where(Ballot.component_id == component.id, Ballot.person_key == key)
-        .group_by(Ballot.id, Ballot.budget_id, Ballot.checked_out_at))
     out = {}
-    for budget_id, checked_out_at, items in rows:
-        if checked_out_at is not None:
+    for budget_id, stored in person_ballots(component.id, key).items():
+        if stored.checked_out:
             out[budget_id] = "voted"
-        elif items:
+        elif stored.items:
             out[budget_id] = "progress"
     return out
 
@@ -92,14 +124,11 @@ class BallotView:
 
     budget: Budget
     rule: BallotRule
-    ballot: Ballot | None
+    ballot_id: int | None
+    is_checked_out: bool
     project_ids: list[int]
     total: int
     count: int
-
-    @property
-    def is_checked_out(self) -> bool:
-        return self.ballot is not None and self.ballot.is_checked_out
 
     @property
     def checkout_problem(self) -> Any:
@@ -114,40 +143,45 @@ class BallotView:
         return self.budget.total_amount - self.total
 
 
-def ballot_of(budget: Budget, key: str | None, *, for_update: bool = False) -> BallotView:
-    ballot = None
-    if key is not None:
-        q = select(Ballot).where(Ballot.budget_id == budget.id, Ballot.person_key == key)
-        if for_update:
-            q = q.execution_options(populate_existing=True)
-        ballot = db.session.scalar(q)
-    rows = db.session.execute(select(Project.id, Project.cost).join(BallotItem, BallotItem.project_id == Project.id)
-                              .where(BallotItem.ballot_id == ballot.id).order_by(Project.id)).all() if ballot else []
-    return BallotView(budget=budget, rule=BallotRule.for_budget(budget), ballot=ballot,
-                      project_ids=[pid for pid, _c in rows], total=sum(c for _p, c in rows), count=len(rows))
+def _view(budget: Budget, stored: StoredBallot | None) -> BallotView:
+    items = stored.items if stored is not None else []
+    return BallotView(budget=budget, rule=BallotRule.for_budget(budget), ballot_id=stored.id if stored else None,
+                      is_checked_out=bool(stored and stored.checked_out), project_ids=[pid for pid, _c in items],
+                      total=sum(c for _p, c in items), count=len(items))
 
 
-def _enter(actor: Any, budget: Budget, action: str, *, lock_budget: bool = False) -> str:
-    """Take the person's lock, then check the permission (the workflow reads the person's ballots,
-    which nobody else can change while the lock is held). Checking out and cancelling also lock the
-    budget's row, which closing locks too: no ballot is checked out after the ballots file was built.
-    Rows are locked FOR NO KEY UPDATE (key_share): inserting ballots and items that reference them
-    takes FOR KEY SHARE, which must not conflict, or two voters would deadlock."""
-    key = person_key_for(actor, budget.component)
+def ballot_of(budget: Budget, key: str | None) -> BallotView:
+    return _view(budget, person_ballots(budget.component_id, key).get(budget.id) if key is not None else None)
+
+
+def _enter(actor: Any, budget: Budget, action: str) -> tuple[str, BallotView]:
+    """Take the person's lock and the budget's row FOR KEY SHARE (re-read: closed meanwhile?), load the
+    person's ballots once, then check the permission (the workflow reads those ballots, which nobody
+    else can change while the lock is held). KEY SHARE never conflicts with another ballot's locks nor
+    with the counters' updates; closing takes the row FOR UPDATE and waits for the ballots in flight."""
+    component = budget.component
+    space = component.space  # held: the permission rules and the phase settings read it several times
+    key = person_key_for(actor, component)
     if key is None:
         require(actor, action, budget)  # the eligibility link says why
         raise NotAllowed(deny(_("Please verify your identity: sign in with your digital identity."), "verify"))
     lock_row(BudgetLock, component_id=budget.component_id, key=key)
-    q = select(Budget).where(Budget.id == budget.id).execution_options(populate_existing=True)
-    db.session.execute(q.with_for_update(key_share=True) if lock_budget else q)  # closed meanwhile?
-    require(actor, action, budget)
-    return key
+    db.session.execute(select(Budget).where(Budget.id == budget.id).with_for_update(read=True, key_share=True)
+                       .execution_options(populate_existing=True)).scalar_one()  # fetched: refreshes `budget`
+    mine = person_ballots(component.id, key)
+    token = _held.set(((component.id, key), mine))
+    try:
+        require(actor, action, budget)
+    finally:
+        _held.reset(token)
+    del space  # (held until here)
+    return key, _view(budget, mine.get(budget.id))
 
 
-def add_project(actor: Any, project: Project) -> Ballot:
+def add_project(actor: Any, project: Project) -> int:
+    """Add a project to the person's ballot (created on the first add). Returns the ballot's id."""
     budget = project.budget
-    key = _enter(actor, budget, "budgets.budget.vote")
-    view = ballot_of(budget, key, for_update=True)
+    key, view = _enter(actor, budget, "budgets.budget.vote")
     if view.is_checked_out:
         raise InvalidState(_("Your ballot is checked out. Cancel it to change it."))
     if project.id in view.project_ids:
@@ -155,52 +189,63 @@ def add_project(actor: Any, project: Project) -> Ballot:
     problem = view.rule.add_problem(view.total, view.count, project.cost)
     if problem is not None:
         raise InvalidState(problem)
-    ballot = view.ballot
-    if ballot is None:
+    ballot_id = view.ballot_id
+    if ballot_id is None:
         ballot = Ballot(budget_id=budget.id, component_id=budget.component_id, person_key=key)
         db.session.add(ballot)
         db.session.flush()
-    db.session.add(BallotItem(ballot_id=ballot.id, project_id=project.id))
+        ballot_id = ballot.id
+    db.session.add(BallotItem(ballot_id=ballot_id, project_id=project.id))
     db.session.flush()
-    return ballot
+    _expire(Ballot, [ballot_id], ["items"])
+    return ballot_id
 
 
 def remove_project(actor: Any, project: Project) -> None:
     budget = project.budget
-    key = _enter(actor, budget, "budgets.budget.vote")
-    view = ballot_of(budget, key, for_update=True)
-    if view.ballot is None or project.id not in view.project_ids:
+    _key, view = _enter(actor, budget, "budgets.budget.vote")
+    if view.ballot_id is None or project.id not in view.project_ids:
         raise InvalidState(_("This project is not in your ballot."))
     if view.is_checked_out:
         raise InvalidState(_("Your ballot is checked out. Cancel it to change it."))
-    db.session.execute(delete(BallotItem).where(BallotItem.ballot_id == view.ballot.id,
+    db.session.execute(delete(BallotItem).where(BallotItem.ballot_id == view.ballot_id,
                                                 BallotItem.project_id == project.id)
                        .execution_options(synchronize_session=False))
-    db.session.expire(view.ballot, ["items"])
+    _expire(Ballot, [view.ballot_id], ["items"])
+
+
+def _expire(model: Any, ids: list[int], attributes: list[str]) -> None:
+    """Expire what a Core statement changed in the objects of this session that hold those rows."""
+    wanted = set(ids)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, model) and obj.id in wanted:
+            db.session.expire(obj, attributes)
 
 
 def _count(budget: Budget, project_ids: list[int], delta: int) -> None:
-    """Counters of checked-out ballots: the budget's row, then its projects' rows in id order."""
-    db.session.execute(update(Budget).where(Budget.id == budget.id)
-                       .values(ballots_count=Budget.ballots_count + delta).execution_options(synchronize_session=False))
-    if project_ids:
-        db.session.execute(select(Project.id).where(Project.id.in_(sorted(project_ids))).order_by(Project.id)
+    """The counters of checked-out ballots, as the last statements of the transaction: the projects'
+    rows locked in ascending id order (so two ballots never wait on each other in a cycle; SQLite has
+    one writer), then the budget's row; each `n = n + delta` is atomic (no read-modify-write)."""
+    if len(project_ids) > 1 and db.session.get_bind().dialect.name == "postgresql":
+        # its own statement: an UPDATE locking rows in a CTE would meet, under its older snapshot, the
+        # versions it has just locked, and wait on their previous ones (a deadlock with a third ballot)
+        db.session.execute(select(Project.id).where(Project.id.in_(project_ids)).order_by(Project.id)
                            .with_for_update(key_share=True))
-        db.session.execute(update(Project).where(Project.id.in_(sorted(project_ids)))
+    if project_ids:
+        db.session.execute(update(Project).where(Project.id.in_(project_ids))
                            .values(votes_count=Project.votes_count + delta)
                            .execution_options(synchronize_session=False))
+    db.session.execute(update(Budget).where(Budget.id == budget.id)
+                       .values(ballots_count=Budget.ballots_count + delta).execution_options(synchronize_session=False))
+    _expire(Project, project_ids, ["votes_count"])
     db.session.expire(budget, ["ballots_count"])
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, Project) and obj.id in project_ids:
-            db.session.expire(obj, ["votes_count"])
 
 
 def checkout_ballot(actor: Any, budget: Budget) -> str | None:
     """Check out the person's ballot when it meets the rule. Returns the receipt code (shown once;
     only its SHA-256 is stored) when the component gives receipts, None otherwise."""
-    key = _enter(actor, budget, "budgets.budget.vote", lock_budget=True)
-    view = ballot_of(budget, key, for_update=True)
-    if view.ballot is None or view.count == 0:
+    _key, view = _enter(actor, budget, "budgets.budget.vote")
+    if view.ballot_id is None or view.count == 0:
         raise InvalidState(_("Your ballot is empty."))
     if view.is_checked_out:
         raise InvalidState(_("Your ballot is already checked out."))
@@ -208,23 +253,23 @@ def checkout_ballot(actor: Any, budget: Budget) -> str | None:
     if problem is not None:
         raise InvalidState(problem)
     code = new_receipt() if budget.component.global_settings.receipts_enabled else None
-    ballot = view.ballot
-    ballot.checked_out_at = utcnow()
-    ballot.public_id = secrets.token_hex(12)
-    ballot.receipt_sha256 = receipt_sha256(code) if code else None
-    db.session.flush()
+    db.session.execute(update(Ballot).where(Ballot.id == view.ballot_id).values(
+        checked_out_at=utcnow(), public_id=secrets.token_hex(12), receipt_sha256=receipt_sha256(code) if code else None)
+        .execution_options(synchronize_session=False))
+    _expire(Ballot, [view.ballot_id], ["checked_out_at", "public_id", "receipt_sha256"])
     _count(budget, view.project_ids, +1)
     return code
 
 
 def cancel_ballot(actor: Any, budget: Budget) -> None:
     """Withdraw a checked-out ballot while voting is open (b.3: the order and its items are deleted)."""
-    key = _enter(actor, budget, "budgets.ballot.cancel", lock_budget=True)
-    view = ballot_of(budget, key, for_update=True)
-    if not view.is_checked_out or view.ballot is None:
+    _key, view = _enter(actor, budget, "budgets.ballot.cancel")
+    if not view.is_checked_out or view.ballot_id is None:
         raise InvalidState(_("You have no checked-out ballot in this budget."))
-    _count(budget, view.project_ids, -1)
-    db.session.execute(delete(BallotItem).where(BallotItem.ballot_id == view.ballot.id)
+    db.session.execute(delete(BallotItem).where(BallotItem.ballot_id == view.ballot_id)
                        .execution_options(synchronize_session=False))
-    db.session.delete(view.ballot)
-    db.session.flush()
+    db.session.execute(delete(Ballot).where(Ballot.id == view.ballot_id).execution_options(synchronize_session=False))
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Ballot) and obj.id == view.ballot_id:
+            db.session.expunge(obj)
+    _count(budget, view.project_ids, -1)

@@ -110,12 +110,18 @@ def _one_line(text: str) -> str:
 # --- closing and the outcome job ----------------------------------------------------------------
 
 
+def lock_budget(budget: Budget) -> None:
+    """Take the budget's row FOR UPDATE and re-read it: this waits for the ballot changes in flight
+    (they hold the row FOR KEY SHARE, budgets.ballots) and holds new ones until the transaction ends."""
+    db.session.execute(select(Budget).where(Budget.id == budget.id).with_for_update()
+                       .execution_options(populate_existing=True)).scalar_one()  # fetched: refreshes `budget`
+
+
 def close_voting(actor: Any, budget: Budget) -> BudgetResult:
     """Close voting in a budget: publish the anonymous ballots file (its SHA-256 in the public record)
     and queue the outcome's computation. Unfinished (not checked-out) ballots are discarded."""
     require(actor, "budgets.budget.manage", budget)
-    db.session.execute(select(Budget).where(Budget.id == budget.id).with_for_update(key_share=True)
-                       .execution_options(populate_existing=True))
+    lock_budget(budget)
     if budget.is_closed:
         raise InvalidState(_("Voting in this budget is already closed."))
     if not budget.projects:
@@ -304,6 +310,7 @@ def import_ballots(actor: Any, budget: Budget, text: str) -> int:
     from budgets.outcomes.pabulib import PabulibError, parse
 
     require(actor, "budgets.budget.manage", budget)
+    lock_budget(budget)  # the counters are recounted at the end: no ballot changes meanwhile
     if budget.is_closed:
         raise InvalidState(_("Voting in this budget is closed."))
     try:

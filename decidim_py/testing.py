@@ -227,11 +227,13 @@ def acting_as(client: FlaskClient, user: User | None) -> Iterator[FlaskClient]:
         login_as(client, None)
 
 
-def race(app: Flask, jobs: list[Any], refusals: tuple[type[BaseException], ...]) -> dict[str, int]:
+def race(app: Flask, jobs: list[Any], refusals: tuple[type[BaseException], ...],
+         errors: list[str] | None = None) -> dict[str, int]:
     """Run jobs at the same moment, each in its own application context and database session,
     committing like a request does. A job loads what it needs and returns the action to race
     (`lambda: (lambda: service(db.session.get(User, uid), ...))`); the outcomes are counted as ok,
-    refused (one of `refusals`) or error."""
+    refused (one of `refusals`) or error (each appended to `errors` when given, for the assertion
+    message)."""
     import threading
 
     barrier = threading.Barrier(len(jobs))
@@ -250,9 +252,12 @@ def race(app: Flask, jobs: list[Any], refusals: tuple[type[BaseException], ...])
             except refusals:
                 db.session.rollback()
                 result = "refused"
-            except Exception:  # noqa: BLE001 - counted, for the test to assert
+            except Exception as exc:  # noqa: BLE001 - counted, for the test to assert
                 db.session.rollback()
                 result = "error"
+                if errors is not None:
+                    with lock:
+                        errors.append(repr(exc))
             finally:
                 db.session.remove()
         with lock:

@@ -4,7 +4,6 @@ budget or the rule, nobody gets a second ballot, the workflow holds, the counter
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,65 +11,48 @@ import pytest
 from sqlalchemy import func, select
 
 from budgets import ballots as b
+from budgets import closing
 from budgets.models import Ballot, BallotItem, Budget, Project
+from budgets.outcomes.pabulib import parse
+from decidim_py.accounts.models import User
 from decidim_py.db import db
 from decidim_py.errors import InvalidState
 from decidim_py.permissions import NotAllowed
-from decidim_py.testing import backend, make_user
+from decidim_py.testing import backend, make_admin, make_user, race
+from decidim_py.transparency.models import DecisionRecord
 from tests.budgets.conftest import make_budget, make_component
 
 pytestmark = pytest.mark.skipif(
     backend() != "postgresql",
     reason="row locks under real parallel transactions: run with DECIDIM_TEST_DB=postgresql")
 
-Job = tuple[str, int, int]  # (action, user id, project or budget id)
+REFUSALS = (NotAllowed, InvalidState)
 
 
-def _run(action: str, user: Any, target: int) -> None:
-    if action == "add":
-        b.add_project(user, db.session.get(Project, target))
-    elif action == "checkout":
-        b.checkout_ballot(user, db.session.get(Budget, target))
-    else:
-        b.add_project(user, db.session.get(Project, target))
-        b.checkout_ballot(user, db.session.get(Project, target).budget)
+def _job(action: str, user_id: int, target: int) -> Callable[[], Callable[[], Any]]:
+    """A job of `race()`: load the user (and the project or budget `target`), return the action."""
+    def load() -> Callable[[], Any]:
+        user = db.session.get(User, user_id)
+        if action == "add":
+            project = db.session.get(Project, target)
+            return lambda: b.add_project(user, project)
+        if action == "add+checkout":
+            project = db.session.get(Project, target)
+            return lambda: (b.add_project(user, project), b.checkout_ballot(user, project.budget))
+        budget = db.session.get(Budget, target)
+        if action == "checkout":
+            return lambda: b.checkout_ballot(user, budget)
+        if action == "cancel":
+            return lambda: b.cancel_ballot(user, budget)
+        assert action == "close"
+        return lambda: closing.close_voting(user, budget)
+    return load
 
 
-def _race(app: Any, jobs: list[Job], run: Callable[[str, Any, int], None] = _run) -> dict[str, int]:
-    from decidim_py.accounts.models import User
-
-    barrier = threading.Barrier(len(jobs))
-    outcomes = {"ok": 0, "refused": 0, "error": 0}
+def _race(app: Any, jobs: list[tuple[str, int, int]]) -> dict[str, int]:
     errors: list[str] = []
-    lock = threading.Lock()
-
-    def worker(action: str, user_id: int, target: int) -> None:
-        with app.app_context():
-            try:
-                user = db.session.get(User, user_id)
-                db.session.commit()  # start from a fresh transaction, as a request does
-                barrier.wait()
-                run(action, user, target)
-                db.session.commit()
-                result = "ok"
-            except (NotAllowed, InvalidState):
-                db.session.rollback()
-                result = "refused"
-            except Exception as exc:  # noqa: BLE001 - counted and asserted to be zero
-                db.session.rollback()
-                result = "error"
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=worker, args=job) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
-    assert not errors, errors[:3]
+    outcomes = race(app, [_job(*job) for job in jobs], REFUSALS, errors)
+    assert outcomes["error"] == 0, errors[:3]  # no deadlock, no constraint violation, nothing unexpected
     return outcomes
 
 
@@ -100,7 +82,7 @@ def test_one_person_50_parallel_adds_and_checkouts(app, org):
     user = make_user(org)
     db.session.commit()
     ids = [p.id for p in budget.projects]
-    jobs: list[Job] = [("add", user.id, ids[i % 10]) for i in range(40)] + [("checkout", user.id, budget.id)] * 10
+    jobs = [("add", user.id, ids[i % 10]) for i in range(40)] + [("checkout", user.id, budget.id)] * 10
     outcomes = _race(app, jobs)
     db.session.expire_all()
     ballots = _ballot_totals(budget.id)
@@ -121,7 +103,7 @@ def test_200_people_check_out_at_once(app, org):
     users = [make_user(org) for _ in range(200)]
     db.session.commit()
     ids = [p.id for p in budget.projects]
-    jobs: list[Job] = [("add+checkout", u.id, ids[n % 4]) for n, u in enumerate(users)]
+    jobs = [("add+checkout", u.id, ids[n % 4]) for n, u in enumerate(users)]
     outcomes = _race(app, jobs)
     assert outcomes == {"ok": 200, "refused": 0, "error": 0}
     db.session.expire_all()
@@ -136,7 +118,7 @@ def test_100_people_racing_twice_each_get_one_ballot_within_the_budget(app, org)
     users = [make_user(org) for _ in range(100)]
     db.session.commit()
     p = [x.id for x in budget.projects]
-    jobs: list[Job] = [job for u in users for job in (("add", u.id, p[0]), ("add", u.id, p[1]))]
+    jobs = [job for u in users for job in (("add", u.id, p[0]), ("add", u.id, p[1]))]
     outcomes = _race(app, jobs)
     assert outcomes["error"] == 0 and outcomes["ok"] == 100  # 600 + 500 > 1000: one of the two per person
     db.session.expire_all()
@@ -149,7 +131,7 @@ def test_workflow_one_holds_across_budgets_under_races(app, org):
     north, south = make_budget(c, 100_000, (80_000,)), make_budget(c, 100_000, (80_000,))
     users = [make_user(org) for _ in range(50)]
     db.session.commit()
-    jobs: list[Job] = [job for u in users for job in (("add+checkout", u.id, north.projects[0].id),
+    jobs = [job for u in users for job in (("add+checkout", u.id, north.projects[0].id),
                                                       ("add+checkout", u.id, south.projects[0].id))]
     outcomes = _race(app, jobs)
     assert outcomes == {"ok": 50, "refused": 50, "error": 0}
@@ -158,3 +140,62 @@ def test_workflow_one_holds_across_budgets_under_races(app, org):
     assert len(keys) == len(set(keys)) == 50  # nobody has a ballot in both budgets
     _counters_exact(north.id)
     _counters_exact(south.id)
+
+
+def _ballot(org: Any, budget: Budget, indexes: tuple[int, ...], *, checkout: bool) -> User:
+    user = make_user(org)
+    for i in indexes:
+        b.add_project(user, budget.projects[i])
+    if checkout:
+        b.checkout_ballot(user, budget)
+    return user
+
+
+def test_checkouts_and_cancels_over_shared_projects_never_deadlock(app, org):
+    """Ballots touching the same projects, added in different orders, checked out and cancelled at
+    once: the counters' rows are taken in id order, so no two transactions wait on each other."""
+    c = make_component(org, settings={"vote_rule_threshold_percent_enabled": False,
+                                      "vote_rule_minimum_budget_projects_enabled": True,
+                                      "vote_minimum_budget_projects_number": 1})
+    budget = make_budget(c, 100_000, tuple([20_000] * 5))
+    orders = [(0, 2, 4), (4, 2, 0), (3, 1, 0), (0, 1, 3), (2, 3, 4), (4, 3, 2)]
+    to_checkout = [_ballot(org, budget, orders[n % 6], checkout=False) for n in range(60)]
+    to_cancel = [_ballot(org, budget, orders[(n + 3) % 6], checkout=True) for n in range(60)]
+    db.session.commit()
+    outcomes = _race(app, [("checkout", u.id, budget.id) for u in to_checkout]
+                     + [("cancel", u.id, budget.id) for u in to_cancel])
+    assert outcomes == {"ok": 120, "refused": 0, "error": 0}
+    db.session.expire_all()
+    assert db.session.get(Budget, budget.id).ballots_count == 60
+    _counters_exact(budget.id)
+
+
+def test_closing_while_people_check_out_publishes_exactly_the_checked_out_ballots(app, org):
+    """Closing takes the budget's row FOR UPDATE: it waits for the ballots in flight (KEY SHARE), and
+    the ballots that come after it are refused. Every checked-out ballot is in the published file, and
+    no ballot is checked out after it was built."""
+    admin = make_admin(org)
+    c = make_component(org, settings={"vote_rule_threshold_percent_enabled": False,
+                                      "vote_rule_minimum_budget_projects_enabled": True,
+                                      "vote_minimum_budget_projects_number": 1})
+    budget = make_budget(c, 100_000, (40_000, 30_000, 20_000))
+    started = [_ballot(org, budget, (n % 3,), checkout=False) for n in range(60)]
+    cancelling = [_ballot(org, budget, (n % 3, (n + 1) % 3), checkout=True) for n in range(30)]
+    newcomers = [make_user(org) for _ in range(60)]
+    db.session.commit()
+    ids = [p.id for p in budget.projects]
+    jobs = ([("checkout", u.id, budget.id) for u in started] + [("cancel", u.id, budget.id) for u in cancelling]
+            + [("add+checkout", u.id, ids[n % 3]) for n, u in enumerate(newcomers)] + [("close", admin.id, budget.id)])
+    outcomes = _race(app, jobs)
+    assert outcomes["ok"] + outcomes["refused"] == len(jobs)
+    db.session.expire_all()
+    budget = db.session.get(Budget, budget.id)
+    assert budget.is_closed
+    published = {v["voter_id"]: v["vote"] for v in parse(closing.result_of(budget).ballots_file).votes}
+    stored = db.session.execute(select(Ballot.public_id, Ballot.checked_out_at)
+                                .where(Ballot.budget_id == budget.id)).all()
+    assert all(checked is not None for _pid, checked in stored)  # unfinished ballots were discarded
+    assert {pid for pid, _c in stored} == set(published)  # exactly the checked-out ballots, none after
+    close = db.session.scalars(select(DecisionRecord).where(DecisionRecord.action == "budgets.budget.close")).one()
+    assert close.changes["ballots"] == budget.ballots_count == len(published)
+    _counters_exact(budget.id)
