@@ -178,6 +178,14 @@ def _enter(actor: Any, budget: Budget, action: str) -> tuple[str, BallotView]:
     return key, _view(budget, mine.get(budget.id))
 
 
+def lock_budget(budget: Budget) -> None:
+    """Take the budget's row FOR UPDATE and re-read it (closing, importing, the admin's changes that
+    depend on whether anyone voted): this waits for the ballot changes in flight (they hold the row
+    FOR KEY SHARE) and holds new ones until the transaction ends."""
+    db.session.execute(select(Budget).where(Budget.id == budget.id).with_for_update()
+                       .execution_options(populate_existing=True)).scalar_one()  # fetched: refreshes `budget`
+
+
 def add_project(actor: Any, project: Project) -> int:
     """Add a project to the person's ballot (created on the first add). Returns the ballot's id."""
     budget = project.budget

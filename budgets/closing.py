@@ -28,6 +28,7 @@ from decidim_py.jobs import huey
 from decidim_py.permissions import require
 from decidim_py.transparency import record
 
+from .ballots import lock_budget
 from .models import Ballot, BallotItem, Budget, BudgetResult, Project, ResultStatus
 from .rules import BallotRule
 
@@ -108,13 +109,6 @@ def _one_line(text: str) -> str:
 
 
 # --- closing and the outcome job ----------------------------------------------------------------
-
-
-def lock_budget(budget: Budget) -> None:
-    """Take the budget's row FOR UPDATE and re-read it: this waits for the ballot changes in flight
-    (they hold the row FOR KEY SHARE, budgets.ballots) and holds new ones until the transaction ends."""
-    db.session.execute(select(Budget).where(Budget.id == budget.id).with_for_update()
-                       .execution_options(populate_existing=True)).scalar_one()  # fetched: refreshes `budget`
 
 
 def close_voting(actor: Any, budget: Budget) -> BudgetResult:

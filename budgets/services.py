@@ -22,6 +22,7 @@ from decidim_py.html import sanitize_translated
 from decidim_py.permissions import require
 from decidim_py.transparency import record
 
+from .ballots import lock_budget
 from .models import Ballot, BallotItem, Budget, Project
 
 # --- budgets and projects (admin) ---------------------------------------------------------------
@@ -110,6 +111,7 @@ def has_ballots(budget: Budget) -> bool:
 def update_budget(actor: Any, budget: Budget, data: BudgetData) -> Budget:
     require(actor, "budgets.budget.manage", budget)
     clean = _clean_budget(budget.component, data)
+    lock_budget(budget)  # nobody starts a ballot while the amount may change
     if budget.is_closed:
         raise InvalidState(_("This budget is closed."))
     if has_ballots(budget) and (clean.total_amount, clean.zone) != (budget.total_amount, budget.zone):
@@ -128,6 +130,7 @@ def update_budget(actor: Any, budget: Budget, data: BudgetData) -> Budget:
 def delete_budget(actor: Any, budget: Budget) -> None:
     """Only a budget nobody voted in, with no projects, and not closed."""
     require(actor, "budgets.budget.manage", budget)
+    lock_budget(budget)
     if budget.is_closed or has_ballots(budget):
         raise InvalidState(_("A budget with ballots cannot be deleted."))
     if budget.projects:
@@ -156,6 +159,7 @@ def set_outcome_rule(actor: Any, budget: Budget, rule: str, params: dict[str, An
     from budgets.outcomes import RULES, TieBreaking, validate_params
 
     require(actor, "budgets.budget.manage", budget)
+    lock_budget(budget)  # nobody starts a ballot while the rule changes
     reason = rule_locked_reason(budget)
     if reason is not None:
         raise InvalidState(reason)
