@@ -13,7 +13,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from .model import Ballot, Election, Project, TieBreaking
 
@@ -21,9 +21,67 @@ SECTIONS = ("META", "PROJECTS", "VOTES")
 PB_VOTE_TYPES = ("approval", "choose-1", "cumulative", "ordinal", "scoring")
 
 
+# Every problem parse() reports has a stable code; its English message is MESSAGES[code] formatted with
+# the issue's params (plain strings and numbers). Applications translate from the code and params.
+MESSAGES: dict[str, str] = {
+    "section_twice": "section {section} appears twice (first on line {first})",
+    "text_before_meta": "text before the META section",
+    "header_missing_column": "the {section} header has no {column!r} column",
+    "header_repeats_column": "the {section} header repeats a column",
+    "field_count": "{fields} fields where the {section} header has {columns}",
+    "meta_key_twice": "META key {key!r} appears twice",
+    "empty_project_id": "empty project_id",
+    "project_twice": "project {project!r} appears twice (first on line {first})",
+    "bad_cost": "project {project!r}: bad cost {cost!r} (a positive number)",
+    "voter_twice": "voter {voter!r} appears twice",
+    "section_missing": "the {section} section is missing",
+    "num_projects_mismatch": "num_projects is {declared} but {listed} are listed",
+    "num_votes_mismatch": "num_votes is {declared} but {listed} are listed",
+    "no_budget": "META has no budget",
+    "bad_budget": "bad budget {budget!r} (a number of at least 0)",
+    "no_vote_type": "META has no vote_type",
+    "unknown_vote_type": "unknown vote_type {vote_type!r} (expected one of {expected})",
+    "meta_not_whole_number": "{key} must be a whole number, not {value!r}",
+    "meta_not_json_object": "{key} must be a JSON object, not {value!r}",
+    "vote_unknown_projects": "vote names unknown project(s) {projects}",
+    "vote_project_twice": "vote names a project twice",
+    "choose_one_count": "a choose-1 vote names exactly one project, not {count}",
+    "vote_too_short": "vote names {count} project(s), fewer than min_length {min_length}",
+    "vote_too_long": "vote names {count} project(s), more than max_length {max_length}",
+    "vote_over_max_cost": "the voted projects cost {total}, more than max_sum_cost {max_sum_cost}",
+    "points_column_missing": "a {vote_type} vote needs a points column",
+    "points_count": "{points} points for {count} voted project(s)",
+    "points_not_whole": "points must be whole numbers of at least 0: {points!r}",
+    "points_below_min": "points below min_points {min_points}",
+    "points_above_max": "points above max_points {max_points}",
+    "points_sum_below_min": "{total} points in total, fewer than min_sum_points {min_sum_points}",
+    "points_sum_above_max": "{total} points in total, more than max_sum_points {max_sum_points}",
+}
+
+
+class Issue(NamedTuple):
+    """One problem of a file: its line, a stable code (a key of MESSAGES) and the code's params."""
+
+    line: int
+    code: str
+    params: dict[str, Any]
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.code].format(**self.params)
+
+
+def _issue(line: int, code: str, **params: Any) -> Issue:
+    return Issue(line, code, params)
+
+
 class PabulibError(ValueError):
-    def __init__(self, errors: list[tuple[int, str]]) -> None:
-        self.errors = sorted(errors)
+    """`errors`: [(line, English message)], sorted; `issues`: the same problems as Issue (line, code,
+    params), in the same order."""
+
+    def __init__(self, errors: list[tuple[int, str]] | None = None, *, issues: list[Issue] | None = None) -> None:
+        self.issues = sorted(issues or [], key=lambda i: (i.line, i.message))
+        self.errors = sorted(errors) if errors is not None else [(i.line, i.message) for i in self.issues]
         shown = "\n".join(f"line {n}: {msg}" for n, msg in self.errors[:50])
         more = f"\n... and {len(self.errors) - 50} more" if len(self.errors) > 50 else ""
         super().__init__(f"{len(self.errors)} problem(s) in the Pabulib file:\n{shown}{more}")
@@ -89,7 +147,7 @@ def parse(text: str) -> PabulibFile:
     """Parse a Pabulib file. Raises PabulibError listing every problem found (line, message)."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    errors: list[tuple[int, str]] = []
+    errors: list[Issue] = []
     section: str | None = None
     header: list[str] | None = None
     seen: dict[str, int] = {}
@@ -108,12 +166,12 @@ def parse(text: str) -> PabulibFile:
         upper = stripped.upper()
         if upper in SECTIONS:
             if upper in seen:
-                errors.append((n, f"section {upper} appears twice (first on line {seen[upper]})"))
+                errors.append(_issue(n, "section_twice", section=upper, first=seen[upper]))
             seen[upper] = n
             section, header = upper, None
             continue
         if section is None:
-            errors.append((n, "text before the META section"))
+            errors.append(_issue(n, "text_before_meta"))
             continue
         fields = _split(line)
         if header is None:
@@ -121,68 +179,69 @@ def parse(text: str) -> PabulibFile:
             required = {"META": ("key", "value"), "PROJECTS": ("project_id", "cost"), "VOTES": ("voter_id", "vote")}
             for col in required[section]:
                 if col not in header:
-                    errors.append((n, f"the {section} header has no {col!r} column"))
+                    errors.append(_issue(n, "header_missing_column", section=section, column=col))
             if len(set(header)) != len(header):
-                errors.append((n, f"the {section} header repeats a column"))
+                errors.append(_issue(n, "header_repeats_column", section=section))
             continue
         if len(fields) != len(header):
-            errors.append((n, f"{len(fields)} fields where the {section} header has {len(header)}"))
+            errors.append(_issue(n, "field_count", fields=len(fields), section=section, columns=len(header)))
             continue
         row = dict(zip(header, fields, strict=True))
         if section == "META":
             key = row.get("key", "")
             if key in meta:
-                errors.append((n, f"META key {key!r} appears twice"))
+                errors.append(_issue(n, "meta_key_twice", key=key))
             meta[key] = row.get("value", "")
         elif section == "PROJECTS":
             pid = row.get("project_id", "")
             if not pid:
-                errors.append((n, "empty project_id"))
+                errors.append(_issue(n, "empty_project_id"))
             elif pid in projects:
-                errors.append((n, f"project {pid!r} appears twice (first on line {project_lines[pid]})"))
+                errors.append(_issue(n, "project_twice", project=pid, first=project_lines[pid]))
             else:
                 projects[pid] = row
                 project_lines[pid] = n
             cost = _decimal(row.get("cost", ""))
             if cost is None or cost <= 0:
-                errors.append((n, f"project {pid!r}: bad cost {row.get('cost', '')!r} (a positive number)"))
+                errors.append(_issue(n, "bad_cost", project=pid, cost=row.get("cost", "")))
         else:
             vid = row.get("voter_id", "")
             if vid in voter_ids:
-                errors.append((n, f"voter {vid!r} appears twice"))
+                errors.append(_issue(n, "voter_twice", voter=vid))
             voter_ids.add(vid)
             votes.append(row)
             vote_lines.append(n)
     for name in SECTIONS:
         if name not in seen:
-            errors.append((last_line + 1, f"the {name} section is missing"))
+            errors.append(_issue(last_line + 1, "section_missing", section=name))
     errors.extend(_check_meta(meta, seen.get("META", 1)))
     errors.extend(_check_votes(meta, projects, votes, vote_lines))
     if "num_projects" in meta and _int(meta["num_projects"]) not in (None, len(projects)):
-        errors.append((seen.get("META", 1), f"num_projects is {meta['num_projects']} but {len(projects)} are listed"))
+        errors.append(_issue(seen.get("META", 1), "num_projects_mismatch", declared=meta["num_projects"],
+                             listed=len(projects)))
     if "num_votes" in meta and _int(meta["num_votes"]) not in (None, len(votes)):
-        errors.append((seen.get("META", 1), f"num_votes is {meta['num_votes']} but {len(votes)} are listed"))
+        errors.append(_issue(seen.get("META", 1), "num_votes_mismatch", declared=meta["num_votes"], listed=len(votes)))
     if errors:
-        raise PabulibError(errors)
+        raise PabulibError(issues=errors)
     return PabulibFile(meta, projects, votes, project_lines, vote_lines)
 
 
-def _check_meta(meta: dict[str, str], line: int) -> list[tuple[int, str]]:
+def _check_meta(meta: dict[str, str], line: int) -> list[Issue]:
     errors = []
     if "budget" not in meta:
-        errors.append((line, "META has no budget"))
+        errors.append(_issue(line, "no_budget"))
     else:
         budget = _decimal(meta["budget"])
         if budget is None or budget < 0:
-            errors.append((line, f"bad budget {meta['budget']!r} (a number of at least 0)"))
+            errors.append(_issue(line, "bad_budget", budget=meta["budget"]))
     vote_type = meta.get("vote_type")
     if vote_type is None:
-        errors.append((line, "META has no vote_type"))
+        errors.append(_issue(line, "no_vote_type"))
     elif vote_type not in PB_VOTE_TYPES:
-        errors.append((line, f"unknown vote_type {vote_type!r} (expected one of {', '.join(PB_VOTE_TYPES)})"))
+        errors.append(_issue(line, "unknown_vote_type", vote_type=vote_type, expected=", ".join(PB_VOTE_TYPES)))
     for key in ("min_length", "max_length", "min_sum_points", "max_sum_points", "min_points", "max_points"):
         if key in meta and _int(meta[key]) is None:
-            errors.append((line, f"{key} must be a whole number, not {meta[key]!r}"))
+            errors.append(_issue(line, "meta_not_whole_number", key=key, value=meta[key]))
     for key in ("rule_params", "tie_breaking"):
         if key in meta:
             try:
@@ -190,7 +249,7 @@ def _check_meta(meta: dict[str, str], line: int) -> list[tuple[int, str]]:
                 if not isinstance(value, dict):
                     raise ValueError
             except ValueError:
-                errors.append((line, f"{key} must be a JSON object, not {meta[key]!r}"))
+                errors.append(_issue(line, "meta_not_json_object", key=key, value=meta[key]))
     return errors
 
 
@@ -200,8 +259,8 @@ def _limit(meta: dict[str, str], key: str) -> int | None:
 
 def _check_votes(
     meta: dict[str, str], projects: dict[str, dict[str, str]], votes: list[dict[str, str]], lines: list[int]
-) -> list[tuple[int, str]]:
-    errors: list[tuple[int, str]] = []
+) -> list[Issue]:
+    errors: list[Issue] = []
     vote_type = meta.get("vote_type", "approval")
     pointed = vote_type in ("cumulative", "scoring")
     min_len, max_len = _limit(meta, "min_length"), _limit(meta, "max_length")
@@ -214,41 +273,41 @@ def _check_votes(
         ids = [part.strip() for part in vote.split(",")] if vote.strip() else []
         unknown = [pid for pid in ids if pid not in projects]
         if unknown:
-            errors.append((n, f"vote names unknown project(s) {', '.join(unknown)}"))
+            errors.append(_issue(n, "vote_unknown_projects", projects=", ".join(unknown)))
         if len(set(ids)) != len(ids):
-            errors.append((n, "vote names a project twice"))
+            errors.append(_issue(n, "vote_project_twice"))
         if vote_type == "choose-1" and len(ids) != 1:
-            errors.append((n, f"a choose-1 vote names exactly one project, not {len(ids)}"))
+            errors.append(_issue(n, "choose_one_count", count=len(ids)))
         if min_len is not None and len(ids) < min_len:
-            errors.append((n, f"vote names {len(ids)} project(s), fewer than min_length {min_len}"))
+            errors.append(_issue(n, "vote_too_short", count=len(ids), min_length=min_len))
         if max_len is not None and len(ids) > max_len:
-            errors.append((n, f"vote names {len(ids)} project(s), more than max_length {max_len}"))
+            errors.append(_issue(n, "vote_too_long", count=len(ids), max_length=max_len))
         if max_sum_cost is not None and not unknown:
             total = sum((costs[pid] or 0 for pid in ids), Decimal(0))
             if total > max_sum_cost:
-                errors.append((n, f"the voted projects cost {total}, more than max_sum_cost {max_sum_cost}"))
+                errors.append(_issue(n, "vote_over_max_cost", total=str(total), max_sum_cost=str(max_sum_cost)))
         if pointed:
             if "points" not in row:
-                errors.append((n, f"a {vote_type} vote needs a points column"))
+                errors.append(_issue(n, "points_column_missing", vote_type=vote_type))
                 continue
             raw = row["points"]
             pts_text = [part.strip() for part in raw.split(",")] if raw.strip() else []
             if len(pts_text) != len(ids):
-                errors.append((n, f"{len(pts_text)} points for {len(ids)} voted project(s)"))
+                errors.append(_issue(n, "points_count", points=len(pts_text), count=len(ids)))
                 continue
             pts = [_int(t) for t in pts_text]
             if any(p is None or p < 0 for p in pts):
-                errors.append((n, f"points must be whole numbers of at least 0: {raw!r}"))
+                errors.append(_issue(n, "points_not_whole", points=raw))
                 continue
             values = [p for p in pts if p is not None]
             if min_pts is not None and any(p < min_pts for p in values):
-                errors.append((n, f"points below min_points {min_pts}"))
+                errors.append(_issue(n, "points_below_min", min_points=min_pts))
             if max_pts is not None and any(p > max_pts for p in values):
-                errors.append((n, f"points above max_points {max_pts}"))
+                errors.append(_issue(n, "points_above_max", max_points=max_pts))
             if min_sum is not None and sum(values) < min_sum:
-                errors.append((n, f"{sum(values)} points in total, fewer than min_sum_points {min_sum}"))
+                errors.append(_issue(n, "points_sum_below_min", total=sum(values), min_sum_points=min_sum))
             if max_sum is not None and sum(values) > max_sum:
-                errors.append((n, f"{sum(values)} points in total, more than max_sum_points {max_sum}"))
+                errors.append(_issue(n, "points_sum_above_max", total=sum(values), max_sum_points=max_sum))
     return errors
 
 
