@@ -72,7 +72,10 @@ def _subject(record: DecisionRecord, session: Any) -> dict[str, Any]:
 def build_entry(record: DecisionRecord, session: Any, supersedes_index: int | None = None) -> bytes:
     kind = get_kind(record.action)
     actor = None
-    if record.actor_id is not None:
+    if record.actor_id is not None and record.actor_role == "participant":
+        # participants never appear, not even by pseudonym: their acts would become linkable
+        actor = {"role": "participant", "pseudonym": None}
+    elif record.actor_id is not None:
         actor = {"role": record.actor_role, "pseudonym": pseudonym(record.organization_id, record.actor_id)}
     elif record.actor_role != "system":
         actor = {"role": record.actor_role, "pseudonym": None}

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from decidim_py.accounts.system import SystemActor
 from decidim_py.db import db
-from decidim_py.testing import login_as, make_admin, make_process
+from decidim_py.testing import login_as, make_admin, make_process, make_user
 from decidim_py.transparency import merkle, note
 from decidim_py.transparency.canonical import parse_entry
 from decidim_py.transparency.log import integrate, latest_checkpoint
@@ -278,3 +278,22 @@ def test_concurrent_integrators_run_one_at_a_time(app, org):
         if older.size:
             assert merkle.verify_consistency(older.size, 700, older.root, checkpoints[-1].root,
                                              merkle.consistency_proof(older.size, 700, get))
+
+
+def test_participants_never_appear_in_entries_officials_by_pseudonym(app, org):
+    """A participant's act names only the role (no pseudonym, so their acts are not linkable); an
+    official's act carries the role and the per-account pseudonym."""
+    from proposals import services as ps
+    from tests.proposals.conftest import make_component
+
+    component = make_component(org, step={"creation_enabled": True})
+    resident, admin = make_user(org), make_admin(org)
+    proposal = ps.publish_proposal(resident, ps.create_proposal(
+        resident, component, ps.ProposalData("A bench in the square", "Somewhere to sit in the shade, please.")))
+    ps.answer_proposal(admin, proposal, "accepted", "Yes, we will.")
+    db.session.commit()
+    integrate(org)
+    entries = {e.kind: parse_entry(e.entry) for e in db.session.scalars(select(LogEntry))}
+    assert entries["proposals.proposal.publish"]["actor"] == {"role": "participant", "pseudonym": None}
+    answer_actor = entries["proposals.proposal.answer"]["actor"]
+    assert answer_actor["role"] != "participant" and len(answer_actor["pseudonym"]) == 20
