@@ -30,6 +30,7 @@ from decidim_py.transparency import record
 
 from .ballots import lock_budget
 from .models import Ballot, BallotItem, Budget, BudgetResult, Project, ResultStatus
+from .pabulib_messages import issue_message
 from .rules import BallotRule
 
 RECEIPT_COLUMN = "receipt_sha256"
@@ -310,7 +311,7 @@ def import_ballots(actor: Any, budget: Budget, text: str) -> int:
     try:
         pb = parse(text)
     except PabulibError as exc:
-        raise ImportProblems([(int(n), str(m)) for n, m in exc.errors]) from None
+        raise ImportProblems([(issue.line, issue_message(issue.code, issue.params)) for issue in exc.issues]) from None
     errors: list[tuple[int, str]] = []
     vote_type = (pb.meta.get("vote_type") or "approval").strip()
     if vote_type not in ("approval", "choose-1"):
