@@ -6,8 +6,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _
 
+from ..accounts.roles import space_roles_of
 from ..components import Component
 from ..db import db
+from ..identity.eligibility import refusal
 from ..permissions import Verdict, allow, can, deny, rule, signed_in
 from .models import Comment
 from .registry import Target
@@ -57,3 +59,15 @@ def comments_rule(actor: Any, action: str, subject: Any) -> Verdict | None:
         if verdict is not None:
             return verdict
     return allow()
+
+
+@rule("eligibility")
+def comment_eligibility_rule(actor: Any, action: str, subject: Any) -> Verdict | None:
+    """New comments need the component's `comment` requirement (b.4 user_allowed_to_comment?): except
+    for people with a role in the space (and the organisation's admins), who always may comment."""
+    if action != "comments.comment.create" or not signed_in(actor):
+        return None
+    component = component_of(subject)
+    if component is None or getattr(actor, "is_admin", False) or space_roles_of(actor, component.space):
+        return None
+    return refusal(actor, component, "comment")

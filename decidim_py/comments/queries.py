@@ -181,7 +181,8 @@ def load_thread(
         nodes=nodes,
         votes=votes,
         can_create=can_create,
-        can_vote=can_create,  # on a resource, votes follow the same rule as new comments
+        # votes follow the rule of new comments except the `comment` eligibility requirement (b.4)
+        can_vote=can_create if can_create else can(viewer, "comments.comment.vote", target),
         alignment_enabled=alignment_enabled(target.component),
     )
 

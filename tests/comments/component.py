@@ -46,5 +46,6 @@ MANIFEST = register_component(
             Setting("comments_alignment", "bool", default=True, label="Comments take a position"),
         ],
         step_settings=[Setting("comments_blocked", "bool", default=False, label="Comments blocked")],
+        actions=["comment"],
     )
 )

@@ -10,14 +10,19 @@ from decidim_py.testing import login_as, make_user
 from proposals.services import ProposalData, create_proposal, publish_proposal
 
 
-def test_a_resident_comments_on_a_proposal(app, org, client, component_factory, commit):
-    component = component_factory()
-    author, reader = make_user(org), make_user(org)
+def _published(org, component, commit):
+    author = make_user(org)
     proposal = create_proposal(author, component, ProposalData(title="Plant more trees in the park",
                                                                body="Shade for the paths in summer, please."))
     publish_proposal(author, proposal)
     commit()
-    page_url = f"/processes/{component.space.slug}/proposals/{component.id}/{proposal.id}"
+    return proposal, f"/processes/{component.space.slug}/proposals/{component.id}/{proposal.id}"
+
+
+def test_a_resident_comments_on_a_proposal(app, org, client, component_factory, commit):
+    component = component_factory()
+    reader = make_user(org)
+    proposal, page_url = _published(org, component, commit)
     html = client.get(page_url).get_data(as_text=True)
     assert '<section id="comments"' in html  # visitors see the thread
     login_as(client, reader)
@@ -29,3 +34,28 @@ def test_a_resident_comments_on_a_proposal(app, org, client, component_factory, 
     comment = db.session.scalar(select(Comment))
     assert comment.resource_type == "Proposal" and comment.resource_id == proposal.id
     assert "Yes, and benches too." in client.get(page_url).get_data(as_text=True)
+
+
+def test_the_comment_requirement_of_proposals_is_enforced_next_to_the_form(app, org, client, component_factory,
+                                                                          commit):
+    from decidim_py.accounts.system import SystemActor
+    from decidim_py.identity.eligibility import RequirementData, set_requirement
+    from decidim_py.identity.models import Assurance
+
+    from .conftest import verify_person
+
+    component = component_factory()
+    set_requirement(SystemActor(org.id), component, "comment", RequirementData(level=Assurance.SUBSTANTIAL))
+    reader = make_user(org)
+    proposal, page_url = _published(org, component, commit)
+    login_as(client, reader)
+    html = client.get(page_url).get_data(as_text=True)
+    assert 'class="comment-form"' not in html and "Please verify your identity" in html
+    r = client.post(f"/comments/Proposal/{proposal.id}", data={"body": "Unverified"})
+    assert r.status_code == 403
+    db.session.rollback()
+    assert db.session.scalar(select(Comment)) is None
+    verify_person(reader, "person-reader")
+    commit()
+    assert 'class="comment-form"' in client.get(page_url).get_data(as_text=True)
+    assert client.post(f"/comments/Proposal/{proposal.id}", data={"body": "Verified"}).status_code == 303
