@@ -1,6 +1,7 @@
 """Ballot checkout throughput under concurrent voters (PostgreSQL by default).
 
-    python bench/budgets_checkout.py [--voters 200] [--projects 12] [--per-ballot 3] [--sqlite] [--keep]
+    python bench/budgets_checkout.py [--voters 200] [--projects 12] [--per-ballot 3] [--checkout-together]
+                                     [--sqlite] [--keep]
 
 1. a throw-away database (bench/run.py's Database: a new PostgreSQL database through
    $DECIDIM_BENCH_PG_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test, dropped at the
@@ -9,7 +10,8 @@
 3. V threads released together by a barrier; each voter, in its own application context and
    session, as a request would: adds `per-ballot` projects (one transaction each) and checks out
    (one transaction), through budgets.ballots (person lock, the budget's row FOR KEY SHARE, atomic
-   counter updates last);
+   counter updates last); with --checkout-together every voter first fills the ballot, then all
+   check out at the same moment, and that phase is timed on its own (checkouts of one budget);
 4. prints wall time, checkouts per second, transactions per second, latency percentiles of the
    checkout and of an add, and a consistency check (every counter recounted from the ballots; no
    ballot over the budget; one ballot per voter).
@@ -67,17 +69,33 @@ def setup(app: Any, voters: int, projects: int, per_ballot: int) -> tuple[int, l
         return budget.id, ids, users
 
 
-def race(app: Any, budget_id: int, project_ids: list[int], users: list[int], per_ballot: int) -> dict[str, Any]:
+def race(app: Any, budget_id: int, project_ids: list[int], users: list[int], per_ballot: int,
+         checkout_together: bool = False) -> dict[str, Any]:
     from budgets import ballots as b
     from budgets.models import Budget, Project
     from decidim_py.accounts.models import User
     from decidim_py.db import db
 
     barrier = threading.Barrier(len(users) + 1)
+    together = threading.Barrier(len(users) + 1) if checkout_together else None
     lock = threading.Lock()
     adds: list[float] = []
     checkouts: list[float] = []
     failures: list[str] = []
+
+    def step(samples: list[float], action: Any) -> bool:
+        t0 = time.perf_counter()
+        try:
+            action()
+            db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported
+            db.session.rollback()
+            with lock:
+                failures.append(repr(exc))
+            return False
+        with lock:
+            samples.append(time.perf_counter() - t0)
+        return True
 
     def voter(n: int, user_id: int) -> None:
         mine = [project_ids[(n + k) % len(project_ids)] for k in range(per_ballot)]
@@ -86,21 +104,11 @@ def race(app: Any, budget_id: int, project_ids: list[int], users: list[int], per
             db.session.commit()
             barrier.wait()
             try:
-                for pid in mine:
-                    t0 = time.perf_counter()
-                    b.add_project(user, db.session.get(Project, pid))
-                    db.session.commit()
-                    with lock:
-                        adds.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                b.checkout_ballot(user, db.session.get(Budget, budget_id))
-                db.session.commit()
-                with lock:
-                    checkouts.append(time.perf_counter() - t0)
-            except Exception as exc:  # noqa: BLE001 - reported
-                db.session.rollback()
-                with lock:
-                    failures.append(repr(exc))
+                ok = all(step(adds, lambda pid=pid: b.add_project(user, db.session.get(Project, pid))) for pid in mine)
+                if together is not None:
+                    together.wait()
+                if ok:
+                    step(checkouts, lambda: b.checkout_ballot(user, db.session.get(Budget, budget_id)))
             finally:
                 db.session.remove()
 
@@ -109,10 +117,15 @@ def race(app: Any, budget_id: int, project_ids: list[int], users: list[int], per
         t.start()
     barrier.wait()
     start, cpu = time.perf_counter(), time.process_time()
+    checkout_start = start
+    if together is not None:
+        together.wait()
+        checkout_start = time.perf_counter()
     for t in threads:
         t.join()
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"wall": wall, "cpu": cpu, "adds": adds, "checkouts": checkouts, "failures": failures}
+    end = time.perf_counter()
+    return {"wall": end - start, "cpu": time.process_time() - cpu, "checkout_wall": end - checkout_start,
+            "adds": adds, "checkouts": checkouts, "failures": failures}
 
 
 def consistency(app: Any, budget_id: int, voters: int) -> str:
@@ -149,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-ballot", type=int, default=3)
     ap.add_argument("--sqlite", action="store_true", help="an SQLite file instead of PostgreSQL")
     ap.add_argument("--keep", action="store_true", help="keep the database")
+    ap.add_argument("--checkout-together", action="store_true",
+                    help="every voter fills the ballot, then all check out at the same moment (checkouts timed apart)")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         database = Database("sqlite" if a.sqlite else "postgresql", Path(tmp))
@@ -163,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             command.upgrade(alembic_config(database.url), "head")
             app = make_app(database.url, COMPONENTS=["proposals", "budgets.component"])
             budget_id, project_ids, users = setup(app, a.voters, a.projects, a.per_ballot)
-            r = race(app, budget_id, project_ids, users, a.per_ballot)
+            r = race(app, budget_id, project_ids, users, a.per_ballot, a.checkout_together)
             check = consistency(app, budget_id, a.voters - len(r["failures"]))
             done = len(r["checkouts"])
             print(f"database          {database.describe()} ({database.kind})")
@@ -171,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wall time         {r['wall']:.2f} s (this process used {r['cpu']:.2f} s of CPU: "
                   f"{100 * r['cpu'] / r['wall']:.0f} % of one core; the rest is the database and waiting)")
             print(f"checkouts         {done} ({done / r['wall']:.1f} per second)")
+            if a.checkout_together:
+                print(f"checkout phase    {r['checkout_wall']:.2f} s: {done / r['checkout_wall']:.1f} checkouts per "
+                      "second, every voter checking out at the same moment")
             print(f"transactions      {len(r['adds']) + done} ({(len(r['adds']) + done) / r['wall']:.1f} per second)")
             print(f"checkout latency  p50 {_pct(r['checkouts'], .5):.1f} ms, p95 {_pct(r['checkouts'], .95):.1f} ms, "
                   f"max {_pct(r['checkouts'], 1):.1f} ms")
