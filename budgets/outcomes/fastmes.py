@@ -408,8 +408,8 @@ class FastEngine:
 
     name = "fast"
 
-    def __init__(self, prep: Prepared, beta0: Fraction) -> None:
-        self.prep, self.beta0 = prep, Fraction(beta0)
+    def __init__(self, prep: Prepared, beta0: Fraction, step: int = 1) -> None:
+        self.prep, self.beta0, self.step = prep, Fraction(beta0), step
         self.fp = profile(prep)
         self.runs = self.float_runs = self.exact_runs = self.replays = self.mismatches = 0
         self.min_margin = math.inf
@@ -417,8 +417,12 @@ class FastEngine:
         self.cache: dict[int, FloatRun | MesRun] = {}
         # from a per-voter budget of twice the total cost on, nobody is ever capped and every project is
         # affordable: the control flow no longer depends on the budget
-        cap = 2 * sum(prep.costs) + 1 - self.beta0
+        cap = (2 * sum(prep.costs) + 1 - self.beta0) / step
         self.cap = max(1, math.ceil(cap))
+
+    def beta(self, t: int) -> Fraction:
+        """Per-voter money at increment t (each increment adds `step`: 1 of the election's unit)."""
+        return self.beta0 + t * self.step
 
     def run(self, t: int) -> FloatRun | MesRun:
         hit = self.cache.get(t)
@@ -427,13 +431,13 @@ class FastEngine:
         self.runs += 1
         out: FloatRun | MesRun
         try:
-            out = float_run(self.prep, self.beta0 + t)
+            out = float_run(self.prep, self.beta(t))
             self.float_runs += 1
             self.min_margin = min(self.min_margin, out.min_margin)
             self.max_bound = max(self.max_bound, out.max_bound)
         except Unsure:
             self.exact_runs += 1
-            out = run_mes(self.prep, self.beta0 + t, track=True)
+            out = run_mes(self.prep, self.beta(t), track=True)
         if len(self.cache) > 64:
             self.cache = {k: v for k, v in self.cache.items() if k >= t}
         self.cache[t] = out
@@ -447,7 +451,7 @@ class FastEngine:
         if isinstance(run, MesRun):  # an exact run: its own bound
             if run.next_t is None:
                 return None
-            return t + max(1, math.ceil(run.next_t))
+            return t + max(1, math.ceil(run.next_t / self.step))
         if t >= self.cap:
             return None
         sig = run.signature
@@ -473,10 +477,10 @@ class FastEngine:
         if isinstance(found, MesRun):
             return found
         try:
-            out = exact_replay(self.prep, self.beta0 + t, found.rounds)
+            out = exact_replay(self.prep, self.beta(t), found.rounds)
         except ReplayMismatch:
             self.mismatches += 1
-            return run_mes(self.prep, self.beta0 + t)
+            return run_mes(self.prep, self.beta(t))
         self.replays += 1
         return out
 

@@ -310,7 +310,8 @@ class Engine(Protocol):
 
     name: str
     runs: int
-    beta0: Fraction
+
+    def beta(self, t: int) -> Fraction: ...
 
     def run(self, t: int) -> Any: ...
 
@@ -327,22 +328,26 @@ class ExactEngine:
 
     name = "exact"
 
-    def __init__(self, prep: Prepared, beta0: Fraction) -> None:
-        self.prep, self.beta0, self.runs = prep, Fraction(beta0), 0
+    def __init__(self, prep: Prepared, beta0: Fraction, step: int = 1) -> None:
+        self.prep, self.beta0, self.step, self.runs = prep, Fraction(beta0), step, 0
+
+    def beta(self, t: int) -> Fraction:
+        """Per-voter money at increment t (each increment adds `step`: 1 of the election's unit)."""
+        return self.beta0 + t * self.step
 
     def run(self, t: int) -> MesRun:
         self.runs += 1
-        return run_mes(self.prep, self.beta0 + t, track=True)
+        return run_mes(self.prep, self.beta(t), track=True)
 
     def next_increment(self, t: int, run: MesRun) -> int | None:
         if run.next_t is None:
             return None
-        return t + max(1, math.ceil(run.next_t))
+        return t + max(1, math.ceil(run.next_t / self.step))
 
     def final(self, t: int, run: MesRun | None = None) -> MesRun:
         if run is None:
             self.runs += 1
-            return run_mes(self.prep, self.beta0 + t)
+            return run_mes(self.prep, self.beta(t))
         return run
 
     def diagnostics(self) -> dict[str, Any]:
@@ -369,7 +374,7 @@ def add1_until_exhaustive(
         run = engine.run(t)
         spent = total_cost(prep, run.winners)
         if progress:
-            progress(min(spent, budget), budget, f"per-voter budget {engine.beta0 + t}")
+            progress(min(spent, budget), budget, f"per-voter budget {engine.beta(t)}")
         if spent > budget and t > 0:  # at t = 0 MES never overspends
             # the previous outcome holds for every increment up to t - 1: report it at t - 1
             final = engine.final(t - 1)
@@ -403,7 +408,7 @@ def add1_while_next_fits(
         candidate = engine.run(nxt)
         spent = total_cost(prep, candidate.winners)
         if progress:
-            progress(min(spent, budget), budget, f"per-voter budget {engine.beta0 + nxt}")
+            progress(min(spent, budget), budget, f"per-voter budget {engine.beta(nxt)}")
         if spent > budget:
             # every increment from t to nxt - 1 gives the outcome of t; the loop stepping by 1 ends at nxt - 1
             return Add1Result(engine.final(nxt - 1), engine.runs, nxt - 1)

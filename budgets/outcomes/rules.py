@@ -273,7 +273,7 @@ def _satisfaction_counts(prep: Prepared, a: set[int], b: set[int]) -> tuple[int,
 ENGINE = os.environ.get("DECIDIM_OUTCOMES_ENGINE", "auto")
 
 
-def _engine(prep: Prepared, beta0: Fraction) -> mes_mod.Engine:
+def _engine(prep: Prepared, beta0: Fraction, step: int) -> mes_mod.Engine:
     if ENGINE not in ("auto", "exact", "fast"):
         raise ValueError(f"DECIDIM_OUTCOMES_ENGINE must be auto, exact or fast, not {ENGINE!r}")
     if ENGINE != "exact":
@@ -283,8 +283,8 @@ def _engine(prep: Prepared, beta0: Fraction) -> mes_mod.Engine:
             if ENGINE == "fast":
                 raise
         else:
-            return FastEngine(prep, beta0)
-    return mes_mod.ExactEngine(prep, beta0)
+            return FastEngine(prep, beta0, step)
+    return mes_mod.ExactEngine(prep, beta0, step)
 
 
 def _compute_mes(
@@ -302,12 +302,15 @@ def _compute_mes(
         iterations, beta = 1, Fraction(0)
     else:
         loop = conf["loop"]
+        # Add1 adds one unit of the election's currency per voter: with decimal costs (Election.scale
+        # 10^d) that is 10^d of the integer amounts, as pabutools and equalshares.net count it
+        step = election.scale
         beta0 = Fraction(budget, n)
         if loop == "es_tool":
-            beta0 = Fraction(budget // n)
+            beta0 = Fraction(budget // (n * step) * step)  # a whole amount of the file's unit
             if sum(prep.costs) <= budget:
                 loop = None  # everything fits: the tool does not use Add1
-        engine = _engine(prep, beta0)
+        engine = _engine(prep, beta0, step)
         if loop is None:
             res = mes_mod.Add1Result(engine.final(0, engine.run(0)), engine.runs, 0)
         elif loop == "exhaustive":
@@ -316,7 +319,7 @@ def _compute_mes(
             res = mes_mod.add1_while_next_fits(engine, prep, budget, False, False, progress)
         else:
             res = mes_mod.add1_while_next_fits(engine, prep, budget, True, True, progress)
-        run, iterations, beta = res.run, res.iterations, beta0 + res.increment
+        run, iterations, beta = res.run, res.iterations, engine.beta(res.increment)
         notes["start_voter_budget"] = frac_str(beta0)
         diagnostics = engine.diagnostics()
     mes_winners = run.winners

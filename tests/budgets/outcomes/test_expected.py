@@ -1,24 +1,21 @@
 """Every file of the Pabulib fixtures, every rule of its expected.json we implement: the same winners.
 
-Pairs whose reference run took long are checked by the benchmark (bench/outcomes.py --check-all) so
-that this suite stays fast; set DECIDIM_OUTCOMES_ALL=1 to run them here too."""
+The few pairs that take long even on the fast path (cases.SLOW) are checked by the benchmark
+(bench/outcomes.py --check-all) so that this suite stays fast; set DECIDIM_OUTCOMES_ALL=1 to run them
+here too."""
 
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 
 import pytest
 
 from budgets.outcomes import compute
 from budgets.outcomes.pabulib import declared_rule
 
-from .cases import BY_ID, NOT_IMPLEMENTED, RULE_MAP
+from .cases import BY_ID, NOT_IMPLEMENTED, RULE_MAP, SLOW
 from .conftest import expected, parsed
-
-# Add1 loops whose reference run (expected.json runtime_s) took longer than this are left to the
-# benchmark; single runs (greedy, plain MES, the official greedy rules) are always checked here.
-FAST_ENOUGH = 0.3
-SINGLE_RUN = {"greedy_cost", "greedy_score", "mes_cost", "official_rule_reimplemented"}
 
 
 def _pairs() -> list[tuple[str, str]]:
@@ -34,9 +31,7 @@ def _pairs() -> list[tuple[str, str]]:
 
 
 def _slow(name: str, rule: str) -> bool:
-    if os.environ.get("DECIDIM_OUTCOMES_ALL") == "1" or rule in SINGLE_RUN:
-        return False
-    return (expected()[name][rule].get("runtime_s") or 0.0) > FAST_ENOUGH
+    return os.environ.get("DECIDIM_OUTCOMES_ALL") != "1" and (name, rule) in SLOW
 
 
 @pytest.mark.parametrize(("name", "rule"), _pairs())
@@ -55,10 +50,11 @@ def test_same_winners_as_expected(name: str, rule: str) -> None:
     assert sorted(outcome.winners) == want
     assert outcome.total_cost <= election.budget
     inst = expected()[name]["_instance"]
+    # expected.json gives the budget in the file's unit; our amounts are scaled to integers (Election.scale)
     if rule == "mes_add1" and "add1_final_per_voter_budget" in inst:
-        assert outcome.final_voter_budget == inst["add1_final_per_voter_budget"]
+        assert Fraction(outcome.final_voter_budget) == Fraction(inst["add1_final_per_voter_budget"]) * election.scale
     if rule == "mes_add1_noexh" and "noexh_final_per_voter_budget" in inst:
-        assert outcome.final_voter_budget == inst["noexh_final_per_voter_budget"]
+        assert Fraction(outcome.final_voter_budget) == Fraction(inst["noexh_final_per_voter_budget"]) * election.scale
 
 
 def _official() -> list[str]:
@@ -79,7 +75,5 @@ def test_official_outcome_reproduced_by_its_declared_rule(name: str) -> None:
     declared = declared_rule(pb)
     assert declared is not None, f"{name}: rule {pb.meta.get('rule')!r} not mapped"
     rule, params, _ = declared
-    if rule.startswith("mes") and _slow(name, rule):
-        pytest.skip("long run: checked by bench/outcomes.py --check-all")
     outcome = compute(election, rule, params, BY_ID)
     assert sorted(outcome.winners) == sorted(expected()[name]["_instance"]["official_selected"])
