@@ -41,6 +41,7 @@ from .services import (
     _lock_person,
     _lock_proposals,
     active_proposal_count,
+    record_publication,
     reference_for,
     sha256,
     validate,
@@ -105,7 +106,11 @@ def permission(actor: Any, action: str, subject: Any) -> Verdict:
             return deny(_("Turning rejected amendments into proposals is not open in this phase."), "phase_closed")
         if amendment.state != AmendmentState.REJECTED or amendment.promoted_to_id is not None:
             return deny(_("Only a rejected amendment can become a proposal, once."), "invalid_state")
-        return allow()
+        # a new proposal: the eligibility of creating one (not creation_enabled: promotion has its flag)
+        from decidim_py.identity.eligibility import refusal
+
+        refused = refusal(actor, component, "create")  # a Verdict that is falsy: no `or allow()`
+        return refused if refused is not None else allow()
     # accept / reject: the amended proposal's author
     if proposal.author_id != actor.id:
         return deny(_("Only the author of the proposal can answer its amendments."), "not_author")
@@ -255,7 +260,8 @@ def reject_amendment(actor: Any, amendment: ProposalAmendment) -> ProposalAmendm
 
 
 def promote_amendment(actor: Any, amendment: ProposalAmendment) -> Proposal:
-    """A rejected emendation becomes its author's own published proposal (within proposal_limit)."""
+    """A rejected emendation becomes its author's own published proposal (within proposal_limit, with
+    the eligibility of creating a proposal), recorded as published too; its author follows it."""
     require(actor, "proposals.amendment.promote", amendment)
     component = amendment.component
     clean = validate(component, ProposalData(amendment.title, amendment.body))
@@ -276,6 +282,7 @@ def promote_amendment(actor: Any, amendment: ProposalAmendment) -> Proposal:
     db.session.flush()
     record(actor, "proposals.amendment.promote", amendment, component=component,
            changes=_changes(amendment, promoted_to=proposal.reference, promoted_to_id=proposal.id))
+    record_publication(actor, proposal)
     return proposal
 
 

@@ -227,11 +227,17 @@ def publish_proposal(actor: Any, proposal: Proposal) -> Proposal:
         raise InvalidState(_("This proposal is already published."))
     proposal.published_at = proposal.edited_at = utcnow()
     db.session.flush()
+    record_publication(actor, proposal)
+    return proposal
+
+
+def record_publication(actor: Any, proposal: Proposal) -> None:
+    """A proposal was published (by its author, or by promoting a rejected amendment): the decision
+    in the public record with its content's hashes; its author follows it."""
     record(actor, "proposals.proposal.publish", proposal, component=proposal.component,
            changes={"reference": proposal.reference, "title_sha256": sha256(proposal.title),
                     "body_sha256": sha256(proposal.body)})
     ensure_following(actor, proposal)  # authors follow their proposals
-    return proposal
 
 
 def discard_draft(actor: Any, proposal: Proposal) -> None:

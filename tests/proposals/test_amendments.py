@@ -221,6 +221,51 @@ def test_promotion_respects_the_proposal_limit_and_the_phase(app, org):
     assert can(amender, "proposals.amendment.promote", b).code == "phase_closed"
 
 
+def test_promotion_is_refused_at_the_service_when_the_phase_does_not_allow_it(app, org):
+    c = make_component(org, settings=ON, step={"amendment_promotion_enabled": False})
+    author, amender = make_user(org), make_user(org)
+    a = _evaluating(_published(c, author), amender)
+    am.reject_amendment(author, a)
+    with pytest.raises(NotAllowed) as info:
+        am.promote_amendment(amender, a)
+    assert info.value.verdict.code == "phase_closed"
+    assert a.promoted_to_id is None and not _records("proposals.amendment.promote")
+    assert db.session.scalar(select(func.count()).select_from(Proposal)) == 1
+
+
+def test_promotion_needs_the_create_requirement_not_creation_enabled_and_is_a_publication(app, org):
+    from decidim_py.identity.eligibility import RequirementData, set_requirement
+    from decidim_py.identity.models import Assurance
+    from decidim_py.notifications.services import is_following
+    from tests.proposals.conftest import verify_person
+
+    c = make_component(org, settings=ON)
+    author, amender = make_user(org), make_user(org)
+    p = _published(c, author)
+    a = _evaluating(p, amender)
+    am.reject_amendment(author, a)
+    system = SystemActor(org.id)
+    set_requirement(system, c, "create", RequirementData(level=Assurance.SUBSTANTIAL))
+    creating = can(amender, "proposals.proposal.create", c)
+    assert creating.code == "verify"
+    update_component(system, c, step_values={c.space.steps[0].id: {"creation_enabled": False}})
+    assert not c.current_settings.creation_enabled
+    with pytest.raises(NotAllowed) as info:
+        am.promote_amendment(amender, a)
+    assert info.value.verdict == creating  # the same refusal as creating a proposal
+    assert a.promoted_to_id is None and not _records("proposals.amendment.promote")
+    assert db.session.scalar(select(func.count()).select_from(Proposal)) == 1
+    verify_person(amender, "person-amender")
+    promoted = am.promote_amendment(amender, a)  # creation_enabled is off: promotion has its own flag
+    (pub,) = [r for r in _records("proposals.proposal.publish") if r.resource_id == promoted.id]
+    assert pub.visibility == Visibility.PUBLIC and pub.resource_type == "Proposal"
+    assert pub.changes == {"reference": promoted.reference, "title_sha256": sha(NEW_TITLE),
+                           "body_sha256": sha(NEW_BODY)}
+    (pro,) = _records("proposals.amendment.promote")
+    assert pro.id < pub.id
+    assert is_following(amender, promoted)
+
+
 def test_withdraw_before_the_answer_only(setup):
     c, author, amender, p = setup
     a = _evaluating(p, amender)
