@@ -11,7 +11,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _
 
-from decidim_py.permissions import Verdict, allow, can, deny, signed_in
+from decidim_py.permissions import (
+    Verdict,
+    allow,
+    deny,
+    manager_verdict,
+    participant_refusal,
+)
 
 from .models import Ballot, Budget, Project
 
@@ -25,10 +31,6 @@ def _component_of(subject: Any) -> Any:
     if type(subject).__name__ == "Component" and subject.manifest_name == "budgets":
         return subject
     return None
-
-
-def is_manager(actor: Any, component: Any) -> bool:
-    return signed_in(actor) and bool(can(actor, "components.component.manage", component))
 
 
 def voting_state(component: Any) -> Verdict:
@@ -48,16 +50,12 @@ def permissions(actor: Any, action: str, subject: Any) -> Verdict | None:
     if component is None:
         return None
     if action in ADMIN_ACTIONS:
-        if is_manager(actor, component):
-            return allow()
-        return deny(_("Only the administrators of this space can do this."), "not_admin")
+        return manager_verdict(actor, component)
     if action not in PUBLIC_ACTIONS:
         return None
-    readable = can(actor, "components.component.read", component)
-    if not readable:
-        return readable
-    if not signed_in(actor):
-        return deny(_("Please sign in to do this."), "sign_in")
+    refused = participant_refusal(actor, component)
+    if refused is not None:
+        return refused
     budget = subject if isinstance(subject, Budget) else None
     if budget is None:
         return None

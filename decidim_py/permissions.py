@@ -83,3 +83,29 @@ def require(actor: Any, action: str, subject: Any = None) -> Verdict:
 def signed_in(actor: Any) -> bool:
     """A known account (blocked or not: the core rule refuses blocked ones with their own reason)."""
     return actor is not None and not getattr(actor, "is_anonymous", False)
+
+
+# --- helpers for component rules ------------------------------------------------------------------
+
+
+def is_component_manager(actor: Any, component: Any) -> bool:
+    """Signed in and allowed to manage the component (its space's administrators)."""
+    return signed_in(actor) and bool(can(actor, "components.component.manage", component))
+
+
+def manager_verdict(actor: Any, component: Any) -> Verdict:
+    """A component's admin action: allowed to the managers of the component only."""
+    if is_component_manager(actor, component):
+        return allow()
+    return deny(_("Only the administrators of this space can do this."), "not_admin")
+
+
+def participant_refusal(actor: Any, component: Any) -> Verdict | None:
+    """The common start of a component's participant action: the component is readable by the actor
+    (published, the space visible...) and the actor is signed in. The refusal, or None to go on."""
+    readable = can(actor, "components.component.read", component)
+    if not readable:
+        return readable
+    if not signed_in(actor):
+        return deny(_("Please sign in to do this."), "sign_in")
+    return None

@@ -168,6 +168,20 @@ def test_anonymous_people_are_asked_to_sign_in(app, org):
     assert can(None, "budgets.budget.vote", budget).code == "sign_in"
 
 
+def test_only_the_space_admins_manage_budgets(app, org):
+    from decidim_py.permissions import can
+
+    c = make_component(org)
+    budget = make_budget(c, 100_000, (80_000,))
+    resident, admin = make_user(org), make_admin(org)
+    assert can(resident, "budgets.budget.manage", budget).code == "not_admin"
+    assert can(None, "budgets.admin.access", c).code in {"not_admin", "sign_in"}
+    assert can(admin, "budgets.budget.manage", budget) and can(admin, "budgets.admin.access", c)
+    with pytest.raises(NotAllowed) as exc:
+        s.update_budget(resident, budget, s.BudgetData(title={"en": "Mine"}, total_amount=1))
+    assert exc.value.verdict.code == "not_admin" and budget.total_amount == 100_000
+
+
 def test_cancel_a_checked_out_ballot_while_voting_is_open(app, org):
     c = make_component(org)
     budget = make_budget(c, 100_000, (80_000, 10_000))
