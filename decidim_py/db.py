@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_app_context
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import JSON, DateTime, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
@@ -81,7 +81,14 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    mode = conn.info.get("sqlite_begin", "BEGIN")
+    """SQLite has one writer. A request that may write (any method but GET/HEAD/OPTIONS) begins with
+    BEGIN IMMEDIATE, so it waits for the write lock (busy_timeout) before its first read: a deferred
+    transaction that read first and then writes fails at once with "database is locked" when another
+    writer committed meanwhile (its snapshot is stale), whatever the busy timeout."""
+    mode = conn.info.get("sqlite_begin")
+    if mode is None:
+        unsafe = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        mode = "BEGIN IMMEDIATE" if unsafe else "BEGIN"
     conn.exec_driver_sql(mode)
 
 
