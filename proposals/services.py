@@ -318,17 +318,20 @@ def support_proposal(actor: Any, proposal: Proposal) -> ProposalSupport:
         raise NotAllowed(deny(_("You used all your supports."), "no_supports_left"))
     minimum = gs.minimum_votes_per_user
     affected = {proposal.id} | (set(mine) if minimum > 0 else set())
-    _lock_proposals(affected)
+    locked = _lock_proposals(affected)
     problem = supportable_problem(proposal)
     if problem is not None:
         raise InvalidState(problem)
     if threshold_reached(proposal, final_supports(proposal)):
         raise InvalidState(_("This proposal has reached its supports threshold."))
+    completes_minimum = minimum > 0 and len(mine) + 1 >= minimum
+    if completes_minimum:
+        _refuse_if_finalising_overflows(component, [p for p in locked if mine.get(p.id)])
     support = ProposalSupport(proposal_id=proposal.id, component_id=component.id, user_id=actor.id,
                               person_key=key, is_temporary=minimum > 0)
     db.session.add(support)
     db.session.flush()
-    if minimum > 0 and len(mine) + 1 >= minimum:
+    if completes_minimum:
         db.session.execute(update(ProposalSupport).where(
             ProposalSupport.component_id == component.id, ProposalSupport.person_key == key)
             .values(is_temporary=False).execution_options(synchronize_session=False))
@@ -336,6 +339,28 @@ def support_proposal(actor: Any, proposal: Proposal) -> ProposalSupport:
     _recount(affected)
     ensure_following(actor, proposal)  # supporters follow what they support
     return support
+
+
+def _refuse_if_finalising_overflows(component: Component, temporary: list[Proposal]) -> None:
+    """Completing the minimum turns the person's temporary supports final: refused when one of those
+    proposals reached its threshold meanwhile (one more final support would exceed it). Called with
+    the proposals' rows locked, so their final counts cannot change before the supports turn final."""
+    gs = component.global_settings
+    if not temporary or gs.threshold_per_proposal <= 0 or gs.can_accumulate_votes_beyond_threshold:
+        return
+    finals: dict[int, int] = {pid: n for pid, n in db.session.execute(
+        select(ProposalSupport.proposal_id, func.count()).where(
+            ProposalSupport.proposal_id.in_([p.id for p in temporary]), ProposalSupport.is_temporary.is_(False))
+        .group_by(ProposalSupport.proposal_id))}
+    full = [p for p in temporary if threshold_reached(p, finals.get(p.id, 0))]
+    if not full:
+        return
+    titles = ", ".join(f"\u201c{p.title}\u201d" for p in full)
+    if len(full) == 1:
+        raise InvalidState(_("The proposal %(titles)s, which you support, has reached its supports threshold "
+                             "meanwhile: withdraw that support and choose another proposal.", titles=titles))
+    raise InvalidState(_("The proposals %(titles)s, which you support, have reached their supports threshold "
+                         "meanwhile: withdraw those supports and choose other proposals.", titles=titles))
 
 
 def unsupport_proposal(actor: Any, proposal: Proposal) -> None:

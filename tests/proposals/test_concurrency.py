@@ -114,3 +114,35 @@ def test_temporary_supports_race_keeps_exact_counters(app, org):
     db.session.expire_all()
     assert [db.session.get(Proposal, pid).supports_count for pid in ids] == [10, 10, 10, 10]
     _final_counts_match(c.id)
+
+
+def test_completing_minimums_race_for_a_threshold_never_one_too_many(app, org):
+    """minimum 2, threshold 8: 30 people hold a temporary support of p and complete their minimum
+    elsewhere at the same moment as 10 people (minimum already met) support p directly: p ends at
+    exactly 8 final supports; the refused completions wrote nothing."""
+    threshold = 8
+    c = make_component(org, settings={"minimum_votes_per_user": 2, "threshold_per_proposal": threshold})
+    pid, *others = _proposals(org, c, 1 + 30 + 20)
+    completers, direct = [make_user(org) for _ in range(30)], [make_user(org) for _ in range(10)]
+    for user in completers:
+        s.support_proposal(user, db.session.get(Proposal, pid))  # temporary
+    pairs = others[30:]
+    for n, user in enumerate(direct):  # two final supports each, on proposals of their own
+        for other in pairs[2 * n:2 * n + 2]:
+            s.support_proposal(user, db.session.get(Proposal, other))
+    db.session.commit()
+    assert db.session.get(Proposal, pid).supports_count == 0
+    jobs = [(u.id, others[n]) for n, u in enumerate(completers)] + [(u.id, pid) for u in direct]
+    outcomes = _race(app, jobs)
+    db.session.expire_all()
+    assert outcomes == {"ok": threshold, "refused": 40 - threshold, "error": 0}
+    assert db.session.get(Proposal, pid).supports_count == threshold
+    assert db.session.scalar(select(func.count()).select_from(ProposalSupport).where(
+        ProposalSupport.proposal_id == pid, ProposalSupport.is_temporary.is_(False))) == threshold
+    refused = [u.id for n, u in enumerate(completers)
+               if db.session.get(Proposal, others[n]).supports_count == 0]
+    for user_id in refused:  # nothing written: still one temporary support, of p
+        rows = db.session.execute(select(ProposalSupport.proposal_id, ProposalSupport.is_temporary).where(
+            ProposalSupport.user_id == user_id)).all()
+        assert [tuple(row) for row in rows] == [(pid, True)]
+    _final_counts_match(c.id)

@@ -311,6 +311,77 @@ def test_threshold_is_rechecked_inside_the_lock(app, org, author, monkeypatch):
     assert p.supports_count == 1
 
 
+def _supports_snapshot():
+    return sorted(tuple(row) for row in db.session.execute(
+        select(ProposalSupport.proposal_id, ProposalSupport.user_id, ProposalSupport.is_temporary)))
+
+
+def test_completing_the_minimum_is_refused_when_a_temporary_support_would_exceed_a_threshold(app, org, author):
+    """minimum 2, threshold 1: two people support p temporarily; the first to complete the minimum
+    takes p's one slot; the second completing theirs is refused by name, nothing written (p stays at 1)."""
+    c = make_component(org, settings={"minimum_votes_per_user": 2, "threshold_per_proposal": 1})
+    p, q, r = (_published(c, author, title=f"{TITLE} {i}") for i in range(3))
+    first, second = make_user(org), make_user(org)
+    s.support_proposal(first, p)
+    s.support_proposal(second, p)
+    assert p.supports_count == 0  # both temporary
+    s.support_proposal(first, q)  # first completes the minimum: p 1, q 1
+    assert (p.supports_count, q.supports_count) == (1, 1)
+    before = _supports_snapshot()
+    with pytest.raises(InvalidState) as info:
+        s.support_proposal(second, r)  # would make p's count 2 > 1
+    message = str(info.value.message)
+    assert f"\u201c{p.title}\u201d" in message and "withdraw that support" in message
+    assert q.title not in message and r.title not in message
+    assert _supports_snapshot() == before
+    assert (p.supports_count, q.supports_count, r.supports_count) == (1, 1, 0)
+    s.unsupport_proposal(second, p)  # the way out: withdraw it and choose another
+    s.support_proposal(second, r)
+    s.support_proposal(second, _published(c, author, title=f"{TITLE} 4"))
+    assert (p.supports_count, r.supports_count) == (1, 1)
+
+
+def test_several_full_proposals_are_all_named(app, org, author):
+    c = make_component(org, settings={"minimum_votes_per_user": 3, "threshold_per_proposal": 1})
+    p, q, r, t = (_published(c, author, title=f"{TITLE} {i}") for i in range(4))
+    late = make_user(org)
+    s.support_proposal(late, p)
+    s.support_proposal(late, q)
+    for target in (p, q):  # each filled by someone completing a minimum of 3 elsewhere
+        other = make_user(org)
+        for extra in (target, _published(c, author, title=f"{TITLE} x{target.id}a"),
+                      _published(c, author, title=f"{TITLE} x{target.id}b")):
+            s.support_proposal(other, extra)
+    assert (p.supports_count, q.supports_count) == (1, 1)
+    with pytest.raises(InvalidState) as info:
+        s.support_proposal(late, r)
+    message = str(info.value.message)
+    assert p.title in message and q.title in message and "withdraw those supports" in message
+    assert r.supports_count == 0 and t.supports_count == 0
+    assert sorted(db.session.scalars(select(ProposalSupport.proposal_id).where(
+        ProposalSupport.user_id == late.id))) == sorted([p.id, q.id])
+
+
+def test_completing_the_minimum_is_fine_while_the_thresholds_have_room(app, org, author):
+    c = make_component(org, settings={"minimum_votes_per_user": 2, "threshold_per_proposal": 2})
+    p, q = (_published(c, author, title=f"{TITLE} {i}") for i in range(2))
+    for _ in range(2):
+        user = make_user(org)
+        s.support_proposal(user, p)
+        s.support_proposal(user, q)
+    assert (p.supports_count, q.supports_count) == (2, 2)
+
+
+def test_completing_the_minimum_may_exceed_a_threshold_when_accumulating(app, org, author):
+    c = make_component(org, settings={"minimum_votes_per_user": 2, "threshold_per_proposal": 1,
+                                      "can_accumulate_votes_beyond_threshold": True})
+    p, q, r = (_published(c, author, title=f"{TITLE} {i}") for i in range(3))
+    for other in (q, r):
+        user = make_user(org)
+        s.support_proposal(user, p)
+        s.support_proposal(user, other)
+    assert p.supports_count == 2
+
 def test_threshold_can_be_exceeded_when_accumulating(app, org, author):
     c = make_component(org, settings={"threshold_per_proposal": 1, "can_accumulate_votes_beyond_threshold": True})
     p = _published(c, author)
