@@ -1,4 +1,4 @@
-"""Component rules of debates: who creates, edits, updates and closes; no comments on closed debates."""
+"""Component rules of debates: who creates, edits, updates and closes; comments only while a debate is open."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _
 
-from decidim_py.db import db
+from decidim_py.db import db, utcnow
 from decidim_py.permissions import Verdict, allow, can, deny, signed_in
 
 from .models import Debate
@@ -40,12 +40,28 @@ def _commented_debate(subject: Any) -> Debate | None:
     return None
 
 
+def comments_refusal(debate: Debate) -> Verdict | None:
+    """A debate takes comments (and votes on them) while open (b.4): not once closed, and a
+    time-boxed one only from its start to its end."""
+    from decidim_py.i18n import fmt_datetime
+
+    if debate.is_closed:
+        return deny(_("This debate is closed: it takes no more comments."), "debate_closed")
+    if debate.is_time_boxed:
+        now = utcnow()
+        if now < debate.start_time:
+            return deny(_("This debate takes comments from %(start)s.", start=fmt_datetime(debate.start_time)),
+                        "debate_not_started")
+        if now >= debate.end_time:
+            return deny(_("This debate ended on %(end)s: it takes no more comments.",
+                          end=fmt_datetime(debate.end_time)), "debate_ended")
+    return None
+
+
 def permissions(actor: Any, action: str, subject: Any) -> Verdict | None:
     if action in COMMENT_ACTIONS:
         debate = _commented_debate(subject)
-        if debate is not None and debate.is_closed:
-            return deny(_("This debate is closed: it takes no more comments."), "debate_closed")
-        return None
+        return comments_refusal(debate) if debate is not None else None
     if not action.startswith("debates."):
         return None
     component = _component_of(subject)

@@ -169,6 +169,38 @@ def test_comments_with_alignment_until_closed(app, org):
     assert not can(make_user(org), "comments.comment.vote", comment)
 
 
+def test_time_boxed_debates_take_comments_only_between_start_and_end(app, org):
+    from datetime import timedelta
+
+    from decidim_py.comments.models import Comment
+    from decidim_py.db import utcnow
+
+    c = make_component(org)
+    author, commenter, voter = make_user(org), make_user(org), make_user(org)
+    now = utcnow()
+    future = s.create_debate(author, c, s.DebateData(TITLE, BODY, START, END))
+    ended = s.create_debate(author, c, s.DebateData(TITLE, BODY, now - timedelta(days=2), now - timedelta(days=1)))
+    running = s.create_debate(author, c, s.DebateData(TITLE, BODY, now - timedelta(days=1), now + timedelta(days=1)))
+    with pytest.raises(NotAllowed) as info:
+        create_comment(commenter, future, "Too early.")
+    assert info.value.verdict.code == "debate_not_started" and "2030" in str(info.value.verdict.reason)
+    with pytest.raises(NotAllowed) as info:
+        create_comment(commenter, ended, "Too late.")
+    assert info.value.verdict.code == "debate_ended" and "no more comments" in str(info.value.verdict.reason)
+    assert _count(Comment) == 0
+    comment = create_comment(commenter, running, "Just in time.", alignment=1)
+    assert can(voter, "comments.comment.vote", comment)
+    assert can(voter, "debates.debate.edit", ended).code == "not_author"  # only comments stop at the end
+    # the end passes: neither comments nor votes on them any more
+    running.end_time = utcnow() - timedelta(seconds=1)
+    running.start_time = running.end_time - timedelta(days=1)
+    db.session.flush()
+    assert can(voter, "comments.comment.vote", comment).code == "debate_ended"
+    with pytest.raises(NotAllowed):
+        create_comment(commenter, running, "After the end.")
+    assert _count(Comment) == 1 and not any(d.is_closed for d in (future, ended, running))
+
+
 def test_comments_blocked_in_the_phase(app, org):
     c = make_component(org, step={"comments_blocked": True})
     d = s.create_debate(make_user(org), c, s.DebateData(TITLE, BODY))

@@ -59,6 +59,21 @@ def test_page_shows_alignment_columns_and_instructions(app, org, client, commit)
     assert 'name="alignment"' in page and "Publish comment" in page
 
 
+def test_a_time_boxed_debate_says_why_it_takes_no_comments(app, org, client, commit):
+    from datetime import UTC, datetime
+
+    c = make_component(org)
+    d = s.create_debate(make_user(org), c, s.DebateData(TITLE, BODY, datetime(2020, 1, 1, 9, tzinfo=UTC),
+                                                         datetime(2020, 1, 31, 18, tzinfo=UTC)))
+    commit()
+    login_as(client, make_user(org))
+    page = client.get(f"{_base(c)}/{d.id}").text
+    assert 'class="comment-form"' not in page and "Publish comment" not in page
+    assert "This debate ended on" in page and "2020" in page and "it takes no more comments" in page
+    r = client.post(f"/comments/Debate/{d.id}", data={"body": "Too late", "alignment": "0"})
+    assert r.status_code == 403
+
+
 def test_new_debate_form_errors_and_success(app, org, client, commit):
     c = make_component(org)
     user = make_user(org)
