@@ -217,8 +217,9 @@ def parse(text: str) -> PabulibFile:
     errors.extend(_check_meta(meta, seen.get("META", 1)))
     errors.extend(_check_votes(meta, projects, votes, vote_lines))
     if "num_projects" in meta and _int(meta["num_projects"]) not in (None, len(projects)):
-        errors.append(_issue(seen.get("META", 1), "num_projects_mismatch", declared=meta["num_projects"],
-                             listed=len(projects)))
+        errors.append(
+            _issue(seen.get("META", 1), "num_projects_mismatch", declared=meta["num_projects"], listed=len(projects))
+        )
     if "num_votes" in meta and _int(meta["num_votes"]) not in (None, len(votes)):
         errors.append(_issue(seen.get("META", 1), "num_votes_mismatch", declared=meta["num_votes"], listed=len(votes)))
     if errors:
