@@ -78,9 +78,18 @@ def create_debate(actor: Any, component: Component, data: DebateData, *, officia
     return debate
 
 
+def _lock_open(debate: Debate, refusal: Any) -> None:
+    """Read the debate's row again under the lock closing takes, and refuse when it was closed
+    meanwhile: an edit or an update in flight never lands after the closing."""
+    db.session.refresh(debate, with_for_update=True)
+    if debate.is_closed:
+        raise InvalidState(refusal)
+
+
 def update_debate(actor: Any, debate: Debate, data: DebateData) -> Debate:
     require(actor, "debates.debate.edit", debate)
     clean = validate(data)
+    _lock_open(debate, _("This debate is closed: it cannot be edited any more."))
     before = _changes(debate)
     debate.title, debate.description = clean.title, clean.description
     debate.start_time, debate.end_time = clean.start_time, clean.end_time
@@ -98,6 +107,7 @@ def add_update(actor: Any, debate: Debate, body: str) -> DebateUpdate:
         raise InvalidState(_("Please write the update."))
     if len(text) > TEXT_MAX:
         raise InvalidState(_("An update can have at most %(max)d characters.", max=TEXT_MAX))
+    _lock_open(debate, _("This debate is closed: it cannot be changed any more."))
     update = DebateUpdate(debate_id=debate.id, author_id=actor.id, body=text, created_at=utcnow())
     db.session.add(update)
     db.session.flush()
@@ -113,10 +123,7 @@ def close_debate(actor: Any, debate: Debate, conclusions: str) -> Debate:
         raise InvalidState(_("Please write the conclusions of the debate."))
     if len(text) > TEXT_MAX:
         raise InvalidState(_("The conclusions can have at most %(max)d characters.", max=TEXT_MAX))
-    # the row is read again under a lock, so two closings never both pass the check
-    db.session.refresh(debate, with_for_update=True)
-    if debate.is_closed:
-        raise InvalidState(_("This debate is already closed."))
+    _lock_open(debate, _("This debate is already closed."))  # two closings never both pass the check
     debate.closed_at = utcnow()
     debate.closed_by_id = actor.id
     debate.conclusions = text

@@ -126,6 +126,28 @@ def test_invalid_state_when_closed_concurrently(app, org):
     assert not _records("debates.debate.close")
 
 
+def test_edits_and_updates_recheck_closed_under_the_lock(app, org):
+    from unittest import mock
+
+    c = make_component(org)
+    author, admin = make_user(org), make_admin(org)
+    d = s.create_debate(author, c, s.DebateData(TITLE, BODY))
+    assert can(author, "debates.debate.edit", d) and can(admin, "debates.debate.add_update", d)
+    db.session.commit()
+    # another request closed it after this one checked the permission (require passes on the stale row)
+    with db.engine.begin() as conn:
+        conn.execute(Debate.__table__.update().where(Debate.__table__.c.id == d.id)
+                     .values(closed_at=datetime.now(UTC), conclusions="Elsewhere"))
+    with mock.patch.object(s, "require"), pytest.raises(InvalidState, match="cannot be edited"):
+        s.update_debate(author, d, s.DebateData("A changed title", BODY))
+    with mock.patch.object(s, "require"), pytest.raises(InvalidState, match="cannot be changed"):
+        s.add_update(admin, d, "Late news")
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(Debate, d.id).title == TITLE
+    assert not _records("debates.debate.update") and _count(DebateUpdate) == 0
+
+
 def test_no_edits_after_closing(app, org):
     c = make_component(org)
     author, admin = make_user(org), make_admin(org)
