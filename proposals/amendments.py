@@ -31,7 +31,7 @@ from sqlalchemy.orm import joinedload
 
 from decidim_py.db import db, utcnow
 from decidim_py.errors import InvalidState
-from decidim_py.notifications import ensure_following, notify_followers_of
+from decidim_py.notifications import ensure_following, notify_followers_of, notify_user
 from decidim_py.permissions import Verdict, allow, can, deny, require
 from decidim_py.transparency import record
 
@@ -211,6 +211,9 @@ def publish_amendment(actor: Any, amendment: ProposalAmendment) -> ProposalAmend
     ensure_following(actor, proposal)  # the emendation's author hears of the answer
     if amendment.component.current_settings.amendments_visibility != "participants":
         notify_followers_of(proposal, "proposals.amendment_published", exclude_user_id=actor.id)
+    elif proposal.author is not None and proposal.author_id != actor.id:
+        # seen by participants only: the proposal's author, who must answer it, is still told
+        notify_user(proposal.author, proposal, "proposals.amendment_published")
     return amendment
 
 

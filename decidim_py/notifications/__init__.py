@@ -3,8 +3,9 @@
 - A component makes its items followable with `register_followable(Followable(...))` and declares
   the events it sends with `register_event(Event(name, render, anchor))`.
 - Its services call `notify_followers(resource_type, resource_id, event, payload, exclude_user_id)`
-  (or `notify_followers_of(resource, event, ...)`) in the transaction of the triggering action,
-  and `ensure_following(user, resource)` where acting on an item makes one follow it.
+  (or `notify_followers_of(resource, event, ...)`; `notify_user(user, resource, event, ...)` for one
+  person who must act) in the transaction of the triggering action, and
+  `ensure_following(user, resource)` where acting on an item makes one follow it.
 - Pages include `notifications/_follow.html` with `resource` in the context for the follow button.
 """
 
@@ -18,10 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import services
 from .registry import Event, Followable, event_for, followable_for, register_event, register_followable
-from .services import ensure_following, notify_followers, notify_followers_of
+from .services import ensure_following, notify_followers, notify_followers_of, notify_user
 
 __all__ = ["COMMENT_CREATED", "Event", "Followable", "ensure_following", "event_for", "followable_for", "init_app",
-           "notify_followers", "notify_followers_of", "register_event", "register_followable"]
+           "notify_followers", "notify_followers_of", "notify_user", "register_event", "register_followable"]
 
 COMMENT_CREATED = "comments.comment_created"
 

@@ -109,11 +109,31 @@ def notify_followers(resource_type: str, resource_id: int, event: str, payload: 
 def notify_followers_of(resource: Any, event: str, payload: dict[str, Any] | None = None,
                         exclude_user_id: int | None = None) -> int:
     """`notify_followers` for a followable resource, with its title in the payload."""
+    return notify_followers(type(resource).__name__, resource.id, event, _with_title(resource, payload),
+                            exclude_user_id)
+
+
+def _with_title(resource: Any, payload: dict[str, Any] | None) -> dict[str, Any]:
     followable = followable_for(resource)
     data = dict(payload or {})
     if followable is not None:
         data.setdefault("title", followable.title_of(resource))
-    return notify_followers(type(resource).__name__, resource.id, event, data, exclude_user_id)
+    return data
+
+
+def notify_user(user: Any, resource: Any, event: str, payload: dict[str, Any] | None = None) -> bool:
+    """Notify one person of a registered event about `resource` (with its title in the payload, when
+    followable), whether they follow it or not: for who must act on it. Deleted and blocked accounts
+    get nothing. Returns whether a notification was written."""
+    if event_for(event) is None:
+        raise LookupError(f"notification event {event!r} is not registered")
+    if user is None or getattr(user, "id", None) is None or user.deleted_at is not None or user.blocked_at is not None:
+        return False
+    db.session.add(Notification(organization_id=resource.organization_id, recipient_id=user.id, event=event,
+                                resource_type=type(resource).__name__, resource_id=resource.id,
+                                payload=_with_title(resource, payload), created_at=utcnow()))
+    db.session.flush()
+    return True
 
 
 def _mine(actor: Any) -> Any:

@@ -186,6 +186,23 @@ def test_notify_followers_needs_a_registered_event(app, org):
         notify_followers("Proposal", 1, "proposals.unknown", {})
 
 
+def test_notify_user_tells_one_person_but_not_deleted_or_blocked_accounts(app, org, proposals_component):
+    author, other = make_user(org), make_user(org)
+    p = _proposal(proposals_component, author)
+    with pytest.raises(LookupError):
+        ns.notify_user(author, p, "proposals.unknown")
+    assert ns.notify_user(other, p, "proposals.withdrawn", {"extra": 1}) is True
+    (note,) = _inbox(other)
+    assert (note.event, note.resource_type, note.resource_id) == ("proposals.withdrawn", "Proposal", p.id)
+    assert note.payload == {"extra": 1, "title": TITLE} and note.organization_id == org.id
+    other.blocked_at = utcnow()
+    assert ns.notify_user(other, p, "proposals.withdrawn") is False
+    author.deleted_at = utcnow()
+    assert ns.notify_user(author, p, "proposals.withdrawn") is False
+    assert ns.notify_user(None, p, "proposals.withdrawn") is False
+    assert _count(Notification) == 1
+
+
 def test_thousands_of_followers_in_one_insert(app, org, proposals_component):
     author = make_user(org)
     p = _proposal(proposals_component, author)

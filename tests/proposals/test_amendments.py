@@ -453,11 +453,20 @@ def test_amendment_events_notify_the_proposal_followers(setup):
     assert events(author) == ["proposals.amendment_published", "proposals.amendment_published"]
 
 
-def test_amendments_seen_by_participants_only_notify_nobody_when_published(app, org):
-    from decidim_py.notifications.models import Notification
+def test_amendments_seen_by_participants_only_notify_only_the_proposal_author_when_published(app, org):
+    """With visibility "participants" the followers, who cannot see the emendation, hear nothing; the
+    proposal's author, who must answer it, is told (following the proposal or not)."""
+    from decidim_py.notifications.models import Follow, Notification
+    from decidim_py.notifications.services import follow, text_of
 
     c = make_component(org, settings=ON, step={"amendments_visibility": "participants"})
-    author, amender = make_user(org), make_user(org)
+    author, amender, follower = make_user(org), make_user(org), make_user(org)
     p = _published(c, author)
+    follow(follower, p)
+    db.session.execute(Follow.__table__.delete().where(Follow.__table__.c.user_id == author.id))
     _evaluating(p, amender)
-    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+    (note,) = db.session.scalars(select(Notification)).all()
+    assert (note.recipient_id, note.event, note.resource_type, note.resource_id) == (
+        author.id, "proposals.amendment_published", "Proposal", p.id)
+    assert TITLE in text_of(note)
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
