@@ -64,7 +64,8 @@ def permission(actor: Any, action: str, proposal: Proposal) -> Verdict:
     if action == UNENDORSE:
         if proposal.is_draft or proposal.hidden_at is not None:
             return deny(_("This proposal cannot be endorsed."), "invalid_state")
-        return refusal(actor, component, "endorse") or allow()  # the eligibility of endorsing
+        refused = refusal(actor, component, "endorse")  # the eligibility of endorsing (a falsy Verdict)
+        return refused if refused is not None else allow()
     problem = endorsable_problem(proposal)
     if problem is not None:
         return deny(problem, "invalid_state")

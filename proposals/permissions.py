@@ -110,7 +110,8 @@ def permissions(actor: Any, action: str, subject: Any) -> Verdict | None:
     if settings.votes_blocked:
         return deny(_("Supports are closed in this phase."), "votes_blocked")
     if action == "proposals.proposal.unsupport":
-        return _support_eligibility(actor, component) or allow()
+        refused = _support_eligibility(actor, component)  # a refusal is a falsy Verdict: no `or` here
+        return refused if refused is not None else allow()
     return _support(actor, proposal)
 
 

@@ -417,6 +417,23 @@ def test_support_needs_the_eligibility_of_support(app, org, author):
     assert support.person_key == "person-A"
 
 
+def test_withdrawing_a_support_needs_the_eligibility_of_support(app, org, author):
+    c = make_component(org)
+    require_person(c)
+    p = _published(c, author)
+    user = make_user(org)
+    verification = verify_person(user, "person-W")
+    s.support_proposal(user, p)
+    verification.revoked_at = utcnow()
+    db.session.flush()
+    user.__dict__.pop("_decidim_grant", None)
+    verdict = can(user, "proposals.proposal.unsupport", p)
+    assert not verdict and verdict.code == "verify"
+    with pytest.raises(NotAllowed):
+        s.unsupport_proposal(user, p)
+    assert _count(ProposalSupport) == 1 and p.supports_count == 1
+
+
 def test_one_person_one_support_across_accounts(app, org, author):
     c = make_component(org)
     require_person(c)
