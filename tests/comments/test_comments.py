@@ -389,3 +389,73 @@ def test_ten_thousand_comments_render_in_a_bounded_number_of_statements(app, cli
     whole1 = request_statements(board_url(board) + "?comments_page=1")
     whole50 = request_statements(board_url(board) + "?comments_page=50")
     assert len(whole1) == len(whole50)
+
+
+def test_reply_on_its_own_page_and_the_thread_nests_replies(app, client, board, alice, bob):
+    """Each comment links to its reply page (no reply form under every comment); the reply page posts
+    to the thread, keeps the page's query and returns to the new reply's anchor; replies nest in
+    well-formed lists."""
+    from html.parser import HTMLParser
+
+    top = create_comment(alice, board, "Top")
+    child = create_comment(bob, board, "Child", parent=top)
+    deep = create_comment(alice, board, "Deep", parent=create_comment(alice, board, "Mid", parent=child))
+    other = create_comment(bob, board, "Other")
+    db.session.commit()
+    here = f"{board_url(board)}?comments_sort=older"
+    login_as(client, bob)
+    page = client.get(here).text
+    assert page.count('class="comment-form"') == 1 and "Your reply" not in page  # only the new-comment form
+    assert f'href="/comments/{top.id}/reply?next=' in page and f'href="/comments/{deep.id}/reply' not in page
+    assert page.count(f'action="/comments/{top.id}/vote"') == 1  # one vote form, two buttons
+    assert f'action="/comments/{child.id}/vote"' not in page  # bob's own comment
+    assert f'href="/moderation/report/Comment/{top.id}?next=' in page
+
+    class Shape(HTMLParser):
+        """Well-formed, and for each comment the comment whose <li> holds its <li>."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[list[str]] = []  # [tag, comment id of an <li class="comment ...">]
+            self.parent: dict[int, int | None] = {}
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            if tag == "article":
+                ident = dict(attrs)["id"].removeprefix("comment-")
+                self.stack[-1][1] = ident
+                outer = [item for _tag, item in self.stack[:-1] if item]
+                self.parent[int(ident)] = int(outer[-1]) if outer else None
+            if tag not in ("input", "meta", "link", "br"):
+                self.stack.append([tag, ""])
+
+        def handle_endtag(self, tag: str) -> None:
+            assert self.stack and self.stack[-1][0] == tag, (tag, self.stack[-4:])
+            self.stack.pop()
+
+    shape = Shape()
+    shape.feed(page)
+    assert shape.stack == []
+    assert shape.parent == {top.id: None, child.id: top.id, deep.parent_id: child.id, deep.id: deep.parent_id,
+                            other.id: None}
+    assert page.index(f'id="comment-{top.id}"') < page.index(f'id="comment-{deep.id}"') < \
+        page.index(f'id="comment-{other.id}"')
+
+    reply_page = client.get(f"/comments/{top.id}/reply?next={here}")
+    assert reply_page.status_code == 200 and reply_page.text.count("<h1") == 1
+    assert "Top" in reply_page.text and f'name="parent_id" value="{top.id}"' in reply_page.text
+    assert f'action="/comments/Component/{board.id}"' in reply_page.text
+    r = client.post(f"/comments/Component/{board.id}",
+                    data={"body": "My reply", "parent_id": top.id, "next": here, "alignment": 0})
+    assert r.status_code == 303
+    db.session.rollback()
+    db.session.expire_all()
+    new = db.session.scalar(select(Comment).where(Comment.body == "My reply"))
+    assert new.parent_id == top.id and new.depth == 1
+    assert r.headers["Location"].endswith(f"{here}#comment-{new.id}")
+
+    too_deep = client.get(f"/comments/{deep.id}/reply?next={here}")
+    assert too_deep.status_code == 409 and "cannot go deeper" in too_deep.text
+    anonymous = app.test_client()
+    anonymous.host = client.host
+    assert anonymous.get(f"/comments/{top.id}/reply").status_code == 403
+    assert "/reply?" not in anonymous.get(here).text
