@@ -8,6 +8,7 @@ A `Component` row mounts a manifest in a space with global settings and per-step
 
 from __future__ import annotations
 
+import copy
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,11 +172,22 @@ class Component(TimestampMixin, Base):
 
     @property
     def global_settings(self) -> Settings:
-        return Settings(self.manifest.global_settings, self.settings)
+        return self._settings("global", self.manifest.global_settings, self.settings)
 
     def settings_for_step(self, step_id: int | None) -> Settings:
         values = (self.step_settings or {}).get(str(step_id)) if step_id is not None else None
-        return Settings(self.manifest.step_settings, values)
+        return self._settings(step_id, self.manifest.step_settings, values)
+
+    def _settings(self, slot: Any, definitions: list[Setting], values: dict[str, Any] | None) -> Settings:
+        """Settings are read many times a request: made once per component object and stored values
+        (a copy of the values is the key, so a change of the stored settings is seen at once)."""
+        cache = self.__dict__.setdefault("_decidim_settings", {})
+        hit = cache.get(slot)
+        if hit is not None and hit[0] == (values or {}):
+            return hit[1]
+        made = Settings(definitions, values)
+        cache[slot] = (copy.deepcopy(values or {}), made)
+        return made
 
     @property
     def current_settings(self) -> Settings:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, and_, cast, exists, func, literal, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased
 
+from decidim_py.accounts.models import Host, User
 from decidim_py.components import Component
 from decidim_py.db import db
 from decidim_py.pagination import Page
@@ -113,25 +114,53 @@ def _ordered(q: Select[Any], component: Component, filters: Filters) -> Select[A
     return q.order_by((cast(Proposal.id, BigInteger) * seed) % RANDOM_MODULUS, Proposal.id)
 
 
+@dataclass(frozen=True, slots=True)
+class ProposalCard:
+    """What a card of the list shows: read as plain columns (no ORM objects for a list row)."""
+
+    id: int
+    title: str
+    reference: str | None
+    is_official: bool
+    state: str | None  # as Proposal.state: None unless answered and published, or "withdrawn"
+    supports_count: int
+    comments_count: int
+    endorsements_count: int
+    author_name: str | None
+    host_name: dict[str, Any] | None  # translated
+
+
+def _card(row: Any) -> ProposalCard:
+    # the row has the columns Proposal.state reads: the model's rule, not a copy of it
+    state = Proposal.state.fget(row)  # type: ignore[attr-defined]
+    return ProposalCard(row.id, row.title, row.reference, row.is_official, state, row.supports_count,
+                        row.comments_count, row.endorsements_count, row.author_name, row.host_name)
+
+
 def list_proposals(component: Component, filters: Filters, *, user: Any = None, page: int = 1,
                    per_page: int = 20) -> Page:
-    """One statement: the page's proposals with their authors, the total (a window count) and
+    """One statement: the page's proposals with their authors' names, the total (a window count) and
     whether the user supports each one. A page past the end costs one more to return the last."""
     supported: Any = literal(False)
     if user is not None:
         supported = exists().where(ProposalSupport.proposal_id == Proposal.id,
                                    ProposalSupport.user_id == user.id)
     base = _ordered(proposals_query(component, filters, user), component, filters)
+    author, host = aliased(User), aliased(Host)
 
     def page_rows(number: int) -> list[Any]:
         # The page's ids and the total from narrow rows (cheap to sort and count at 100,000), then
-        # the full rows of those ids only, with their authors: still one statement.
+        # the columns of those ids' cards only, with their authors' names: still one statement.
         ids = (base.with_only_columns(Proposal.id, func.count().over().label("total"))
                .limit(per_page).offset((number - 1) * per_page).subquery())
-        q = _ordered(select(Proposal, ids.c.total, supported.label("supported"))
-                     .join(ids, ids.c.id == Proposal.id), component, filters)
-        return list(db.session.execute(q.options(joinedload(Proposal.author),
-                                                 joinedload(Proposal.author_host))).all())
+        q = (select(Proposal.id, Proposal.title, Proposal.reference, Proposal.is_official, Proposal.withdrawn_at,
+                    Proposal.state_published_at, Proposal.internal_state, Proposal.supports_count,
+                    Proposal.comments_count, Proposal.endorsements_count, author.name.label("author_name"),
+                    host.name.label("host_name"), ids.c.total, supported.label("supported"))
+             .join(ids, ids.c.id == Proposal.id)
+             .outerjoin(author, author.id == Proposal.author_id)
+             .outerjoin(host, host.id == Proposal.author_host_id))
+        return list(db.session.execute(_ordered(q, component, filters)).all())
 
     page = max(1, page)
     rows = page_rows(page)
@@ -140,4 +169,4 @@ def list_proposals(component: Component, filters: Filters, *, user: Any = None, 
         page = max(1, -(-total // per_page))
         rows = page_rows(page)
     total = rows[0].total if rows else 0
-    return Page([r[0] for r in rows], page, per_page, total, {r[0].id for r in rows if r.supported})
+    return Page([_card(r) for r in rows], page, per_page, total, {r.id for r in rows if r.supported})

@@ -109,15 +109,17 @@ def show(proposal_id: int) -> Any:
     proposal = _proposal(proposal_id)
     user = actor()
     component = g.component
-    supported = False
-    if user is not None:
+    support = can(user, "proposals.proposal.support", proposal)
+    supported = False  # allowed to support: not supported yet (the rule read the person's supports)
+    if user is not None and support.code == "already_supported":
+        supported = True
+    elif user is not None and not support:  # refused for another reason: read them here
         key = services.person_key_for(user, component)
         supported = key is not None and proposal.id in services.supports_of(component, key)
     return render_template(
         "proposals/show.html", component=component, space=g.space, proposal=proposal,
-        settings=component.current_settings, supported=supported,
-        support=can(user, "proposals.proposal.support", proposal),
-        unsupport=can(user, "proposals.proposal.unsupport", proposal),
+        settings=component.current_settings, supported=supported, support=support,
+        unsupport=can(user, "proposals.proposal.unsupport", proposal) if supported else None,
         edit=can(user, "proposals.proposal.edit", proposal),
         withdraw=can(user, "proposals.proposal.withdraw", proposal),
         publish=can(user, "proposals.proposal.publish", proposal) if proposal.is_draft else None,

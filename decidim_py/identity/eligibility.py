@@ -8,13 +8,14 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ..db import db, utcnow
 from ..errors import InvalidState
 from ..permissions import Verdict, allow, deny, require, rule, signed_in
 from ..transparency import record
-from .models import ActionRequirement, Assurance, EligibilityGrant, PersonKeyKind
+from .models import ActionRequirement, Assurance, EligibilityGrant, PersonKeyKind, PersonVerification
 
 ACTIONS = ("create", "support", "vote", "comment", "endorse", "amend")
 ACTION_LABELS = {"create": _("Create"), "support": _("Support"), "vote": _("Vote"),
@@ -100,9 +101,27 @@ def grant_of(user: Any) -> EligibilityGrant | None:
     return cache[0]
 
 
+def verification_of(user: Any) -> Any:
+    """The account's active person verification, read once per user object (i.e. per request: a
+    page checks several actions). Any flush that writes a verification forgets it (below)."""
+    from .services import active_verification
+
+    cache = user.__dict__.get("_decidim_verification")
+    if cache is None:
+        cache = user.__dict__["_decidim_verification"] = [active_verification(user)]
+    return cache[0]
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_verifications(session: Session, _context: Any) -> None:
+    if any(isinstance(obj, PersonVerification) for obj in (*session.new, *session.dirty, *session.deleted)):
+        for obj in session.identity_map.values():
+            obj.__dict__.pop("_decidim_verification", None)
+
+
 def check(user: Any, req: ActionRequirement, *, session_level: Assurance | None = None) -> Verdict:
     """A person's facts against one requirement, with the reason and what to do when refused."""
-    from .services import active_verification, open_conflict_of
+    from .services import open_conflict_of
 
     if not signed_in(user) or getattr(user, "is_system", False):
         return deny(_("Please sign in with your digital identity to do this."), "sign_in")
@@ -133,7 +152,7 @@ def check(user: Any, req: ActionRequirement, *, session_level: Assurance | None 
             return deny(_("You must be at least %(age)d years old to do this.", age=req.min_age),
                         "not_eligible")
     if req.person_key:
-        verification = active_verification(user)
+        verification = verification_of(user)
         if verification is None:
             if open_conflict_of(user) is not None:
                 return deny(_("Your identity is already verified on another account, which takes part for "
@@ -160,11 +179,9 @@ def person_key_for(user: Any, component: Any, verb: str) -> str | None:
     """The key "one person, one voice" is unique on for the component's action `verb`: the verified
     person when its requirement asks for one (None while the account has no verification), the
     account otherwise."""
-    from .services import active_verification
-
     req = requirement_for(component, verb)
     if req is not None and req.person_key:
-        verification = active_verification(user)
+        verification = verification_of(user)
         return verification.person_key if verification is not None else None
     return f"user:{user.id}"
 
