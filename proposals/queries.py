@@ -130,6 +130,9 @@ class ProposalCard:
     host_name: dict[str, Any] | None  # translated
 
 
+_AUTHOR, _HOST = aliased(User), aliased(Host)  # made once: an alias's columns are memoised on it
+
+
 def _card(row: Any) -> ProposalCard:
     # the row has the columns Proposal.state reads: the model's rule, not a copy of it
     state = Proposal.state.fget(row)  # type: ignore[attr-defined]
@@ -146,7 +149,7 @@ def list_proposals(component: Component, filters: Filters, *, user: Any = None, 
         supported = exists().where(ProposalSupport.proposal_id == Proposal.id,
                                    ProposalSupport.user_id == user.id)
     base = _ordered(proposals_query(component, filters, user), component, filters)
-    author, host = aliased(User), aliased(Host)
+    author, host = _AUTHOR, _HOST
 
     def page_rows(number: int) -> list[Any]:
         # The page's ids and the total from narrow rows (cheap to sort and count at 100,000), then
