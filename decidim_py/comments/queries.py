@@ -138,9 +138,10 @@ def load_thread(
     total_top, total = count_comments(target)
     pages = max(1, -(-min(total_top, COUNT_CAP) // per_page))
     page = max(1, min(page, pages))
+    visible = visible_comments(target)
     top = list(
         db.session.scalars(
-            visible_comments(target)
+            visible
             .where(Comment.parent_id.is_(None))
             .order_by(*_order(sort))
             .limit(per_page)
@@ -151,7 +152,7 @@ def load_thread(
     by_id = {n.comment.id: n for n in nodes}
     if top:
         replies = db.session.scalars(
-            visible_comments(target)
+            visible
             .where(Comment.root_id.in_(list(by_id)))
             .order_by(Comment.created_at, Comment.id)
         ).unique()

@@ -172,6 +172,25 @@ def test_resident_drafts_publishes_supports_and_comments(page: Page, check_axe: 
     expect(page.locator("#comments .comment-body", has_text=comment)).to_have_count(1)
     check_axe(page)
 
+    # A reply to it: each comment links to its reply page (no form under every comment), which comes
+    # back to the new reply, nested under the comment.
+    cid = re.search(r"#comment-(\d+)$", page.url).group(1)
+    expect(page.locator("#comments textarea")).to_have_count(1)
+    with page.expect_navigation():
+        page.locator(f"#comment-{cid} a.reply-link").click()
+    check_axe(page)
+    expect(page.locator("main h1")).to_have_count(1)
+    expect(page.locator("main blockquote")).to_contain_text(comment)
+    page.locator("main form textarea[name='body']").fill("I a la tardor també.")
+    with page.expect_navigation():
+        page.locator("main form button[type='submit']").click()
+    assert proposal_id_of(page.url) == pid, page.url
+    reply_id = re.search(r"#comment-(\d+)$", page.url).group(1)
+    assert reply_id != cid
+    expect(page.locator(f"li:has(> #comment-{cid}) > ol.replies #comment-{reply_id} .comment-body")).to_have_text(
+        "I a la tardor també.")
+    check_axe(page)
+
 
 def test_admin_answers_a_proposal_and_the_answer_is_on_the_record(page: Page, check_axe: Any) -> None:
     dev_sign_in(page, check_axe, "admin")
