@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Flask
 from flask_babel import lazy_gettext as _
 from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base, TimestampMixin, db, utcnow
@@ -168,7 +169,17 @@ class Component(TimestampMixin, Base):
 
     @property
     def space(self) -> Any:
-        return get_space(self.space_type, self.space_id)
+        """The component's space, looked up once per component object (a page asks for it a dozen
+        times: settings, permissions, URLs) while it is the same row of the same live session."""
+        key = (self.space_type, self.space_id)
+        hit = self.__dict__.get("_decidim_space")
+        if hit is not None and hit[0] == key:
+            state = sa_inspect(hit[1])
+            if state.persistent and state.session is not None and state.session is db.session():
+                return hit[1]
+        space = get_space(self.space_type, self.space_id)
+        self.__dict__["_decidim_space"] = (key, space)
+        return space
 
     @property
     def global_settings(self) -> Settings:
@@ -192,7 +203,8 @@ class Component(TimestampMixin, Base):
     @property
     def current_settings(self) -> Settings:
         """The active step's settings over the defaults (defaults when no step is active)."""
-        step = space_type_of(self.space).active_step(self.space)
+        space = self.space
+        step = space_type_of(space).active_step(space)
         return self.settings_for_step(step.id if step is not None else None)
 
 

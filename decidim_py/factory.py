@@ -61,6 +61,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_module.login_manager.init_app(app)
 
     app.before_request(load_organization)
+    from .permissions import start_request_memo
+
+    app.url_value_preprocessor(lambda _endpoint, _values: start_request_memo())
+    app.teardown_request(lambda _exc: g.pop("_decidim_can_memo", None))
     # Import the core models so that the metadata is complete, and the core permission rules.
     from . import admin, identity, limits, views  # noqa: F401
     from .accounts import permissions as _core_rules  # noqa: F401

@@ -14,7 +14,7 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, format_date, format_datetime, get_locale, lazy_gettext
+from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations, lazy_gettext
 from flask_login import current_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,10 +110,33 @@ def fmt_datetime(value: datetime | None, format: str = "medium") -> str:
     return "" if value is None else format_datetime(value, format)
 
 
+def _translations() -> Any:
+    """The request's catalog for templates: Flask-Babel's lookup (context, domain, locale, cache key)
+    costs more than the translation, and a page translates dozens of strings. Kept on `g` with the
+    locale object it was found for: a refresh() or force_locale() makes a new locale object."""
+    ctx = g.get("_flask_babel") if g else None
+    locale = getattr(ctx, "babel_locale", None)
+    memo = g.get("_decidim_translations") if locale is not None else None
+    if memo is not None and memo[0] is locale:
+        return memo[1]
+    found = get_translations()
+    locale = getattr(g.get("_flask_babel"), "babel_locale", None) if g else None
+    if locale is not None:
+        g._decidim_translations = (locale, found)
+    return found
+
+
 def init_app(app: Flask) -> None:
     compile_catalogs()
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.filters["translated"] = translated
     app.jinja_env.filters["date"] = fmt_date
     app.jinja_env.filters["datetime"] = fmt_datetime

@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import g, request
 from flask_babel import lazy_gettext as _
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 LINKS = ("core", "space", "component", "eligibility")
 
@@ -61,6 +64,35 @@ class NotAllowed(Exception):  # noqa: N818 - the name used across the design
 
 
 def can(actor: Any, action: str, subject: Any = None) -> Verdict:
+    """The chain's verdict. While a GET/HEAD request is dispatched the verdict of an identical
+    (actor, action, subject) is reused: a page asks the same question several times (the component
+    readable, once per action shown). Any flush or rollback of the session forgets them (below)."""
+    memo = g.get("_decidim_can_memo") if g else None
+    if memo is None:
+        return _chain(actor, action, subject)
+    key = (id(actor), action, id(subject))
+    hit = memo.get(key)
+    if hit is not None and hit[0] is actor and hit[1] is subject:
+        return hit[2]
+    verdict = _chain(actor, action, subject)
+    memo[key] = (actor, subject, verdict)  # the objects are kept: their ids are not reused meanwhile
+    return verdict
+
+
+def start_request_memo() -> None:
+    """An app url_value_preprocessor (run first, before any blueprint's): reading requests reuse
+    the verdicts of identical questions."""
+    g._decidim_can_memo = {} if request.method in ("GET", "HEAD") else None
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_verdicts(*_args: Any) -> None:
+    if g and g.get("_decidim_can_memo"):
+        g._decidim_can_memo = {}
+
+
+def _chain(actor: Any, action: str, subject: Any) -> Verdict:
     allowed = False
     for link in LINKS:
         for fn in _rules[link]:
